@@ -1,0 +1,1 @@
+"""Models of the investigations app: see ../shared/DESIGN.md."""

@@ -1,0 +1,1 @@
+"""Models of the referrals app: see ../shared/DESIGN.md."""

@@ -1,0 +1,1 @@
+"""Models of the safeguarding app: see ../shared/DESIGN.md."""

@@ -1,0 +1,3 @@
+from slaverycases.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "slaverycases.accounts"
+    label = "accounts"
+    verbose_name = "Users, forces and units"
+
+    def ready(self) -> None:
+        from slaverycases.accounts.roles import sync_role_groups_after_migrate
+
+        # Permissions of apps migrated after ours only exist after post_migrate: re-sync then.
+        post_migrate.connect(sync_role_groups_after_migrate, dispatch_uid="accounts.sync_roles")

@@ -1,0 +1,22 @@
+"""The one Celery app of slaverycases, and its one beat schedule."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "slaverycases.settings")
+
+app = Celery("slaverycases")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Every periodic job, in one place. Tasks are thin and idempotent: running one twice is safe.
+app.conf.beat_schedule = {
+    "worker-heartbeat": {
+        "task": "slaverycases.core.tasks.record_heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}

@@ -1,0 +1,27 @@
+"""The navigation a signed-in user sees, by role. Only links to pages that exist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from slaverycases.accounts import roles
+
+
+def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    items: list[tuple[str, str]] = [("Home", reverse("core:home"))]
+    if user.has_role(roles.AUDITOR):
+        items.append(("Audit log", reverse("audit:list")))
+    if user.is_staff:
+        items.append(("Administration", reverse("admin:index")))
+    path = request.path
+    result = []
+    for label, url in items:
+        active = path == url if url == "/" else path.startswith(url)
+        result.append({"label": label, "url": url, "active": active, "count": 0})
+    return result

@@ -1,0 +1,139 @@
+"""Template tags that render Django form fields as GOV.UK Design System components.
+
+{% govuk_error_summary form %}
+{% govuk_field form.reported_at hint="For example, 27 3 2026" %}
+{% govuk_field form.summary heading=True %}      (label as the page heading)
+{% govuk_field form.reference classes="govuk-input--width-20" %}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms, template
+from django.forms.boundfield import BoundField
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from slaverycases.core.forms import GovukDateWidget
+
+register = template.Library()
+
+
+def field_kind(field: BoundField) -> str:
+    widget = field.field.widget
+    if isinstance(widget, GovukDateWidget):
+        return "date"
+    if isinstance(widget, forms.CheckboxSelectMultiple):
+        return "checkboxes"
+    if isinstance(widget, forms.RadioSelect):
+        return "radios"
+    if isinstance(widget, forms.Select):
+        return "select"
+    if isinstance(widget, forms.Textarea):
+        return "textarea"
+    if isinstance(widget, forms.CheckboxInput):
+        return "checkbox"
+    if isinstance(widget, forms.HiddenInput):
+        return "hidden"
+    return "input"
+
+
+def first_input_id(field: BoundField) -> str:
+    kind = field_kind(field)
+    if kind == "date":
+        return f"{field.auto_id}_day"
+    if kind in ("radios", "checkboxes"):
+        return f"{field.auto_id}_0"
+    return field.auto_id
+
+
+@register.simple_tag
+def govuk_field(field: BoundField, **options: Any) -> SafeString:
+    kind = field_kind(field)
+    widget = field.field.widget
+    context: dict[str, Any] = {
+        "field": field,
+        "kind": kind,
+        "id": field.auto_id,
+        "name": field.html_name,
+        "label": options.get("label", field.label),
+        "hint": options.get("hint", field.help_text),
+        "heading": options.get("heading", False),
+        "label_size": options.get("label_size", "l" if options.get("heading") else "s"),
+        "classes": options.get("classes", ""),
+        "errors": field.errors,
+        "required": field.field.required,
+        "attrs": widget.attrs,
+    }
+    if kind == "input":
+        context["input_type"] = getattr(widget, "input_type", "text")
+        context["value"] = field.value() if context["input_type"] != "password" else ""
+    elif kind in ("textarea",):
+        context["value"] = field.value() or ""
+        context["rows"] = widget.attrs.get("rows", 5)
+    elif kind == "select":
+        value = field.value()
+        context["value"] = "" if value is None else str(value)
+        context["choices"] = [(str(k), v) for k, v in field.field.choices]
+    elif kind in ("radios", "checkboxes"):
+        context["options"] = list(field.subwidgets)
+        context["inline"] = options.get("inline", False)
+    elif kind == "checkbox":
+        context["checked"] = bool(field.value())
+    elif kind == "date":
+        value = field.value()
+        parts = list(value) if isinstance(value, (list, tuple)) else widget.decompress(value)
+        names = list(widget.widgets_names)
+        labels = ["Day", "Month", "Year", "Time"]
+        classes = [
+            "govuk-input--width-2",
+            "govuk-input--width-2",
+            "govuk-input--width-4",
+            "govuk-input--width-4",
+        ]
+        context["parts"] = [
+            {
+                "id": f"{field.auto_id}{suffix}",
+                "name": f"{field.html_name}{suffix}",
+                "label": labels[i],
+                "value": "" if parts[i] is None else parts[i],
+                "classes": classes[i],
+                "numeric": i < 3,
+            }
+            for i, suffix in enumerate(names)
+        ]
+        if not context["hint"]:
+            context["hint"] = (
+                "For example, 27 3 2026 and a 24-hour time such as 14:30"
+                if widget.with_time
+                else "For example, 27 3 2026"
+            )
+    elif kind == "hidden":
+        context["value"] = field.value()
+    return render_to_string(f"components/fields/{kind}.html", context)
+
+
+@register.simple_tag
+def govuk_error_summary(*forms_: forms.BaseForm) -> SafeString:
+    items: list[dict[str, str]] = []
+    for form in forms_:
+        if form is None or not form.is_bound:
+            continue
+        for error in form.non_field_errors():
+            items.append({"href": "#main-content", "text": str(error)})
+        for name, errors in form.errors.items():
+            if name == "__all__":
+                continue
+            bound = form[name]
+            for error in errors:
+                items.append({"href": f"#{first_input_id(bound)}", "text": str(error)})
+    if not items:
+        return SafeString("")
+    return render_to_string("components/error_summary.html", {"items": items})
+
+
+@register.filter
+def page_title_prefix(form: forms.BaseForm | None) -> str:
+    """'Error: ' before the page title when the form has errors (GOV.UK pattern)."""
+    return "Error: " if form is not None and form.is_bound and form.errors else ""

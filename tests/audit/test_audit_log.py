@@ -1,0 +1,52 @@
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from slaverycases.audit.actions import audit_record
+from slaverycases.audit.models import AuditAction, AuditEvent
+
+
+@pytest.mark.django_db
+def test_audit_rows_cannot_be_updated_or_deleted(officer):
+    event = audit_record(actor=officer, action=AuditAction.CONSULTATION, obj=officer)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action=AuditAction.ERASURE)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET justification = 'tampered'")
+    event.refresh_from_db()
+    assert event.action == AuditAction.CONSULTATION
+    assert event.justification == ""
+
+
+def test_auditor_reads_the_log_and_can_filter(client, auditor, officer):
+    audit_record(actor=officer, action=AuditAction.CONSULTATION, obj=officer)
+    client.force_login(auditor)
+    response = client.get("/audit/", {"username": "officer.gmp"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "officer.gmp" in html
+    assert "Consultation" in html
+
+
+def test_audit_filter_rejects_a_backwards_date_range(client, auditor):
+    client.force_login(auditor)
+    response = client.get(
+        "/audit/",
+        {
+            "date_from_day": "10",
+            "date_from_month": "3",
+            "date_from_year": "2026",
+            "date_to_day": "1",
+            "date_to_month": "3",
+            "date_to_year": "2026",
+        },
+    )
+    assert response.status_code == 400
+    assert "To date must be the same as or after the from date" in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", ["officer", "supervisor", "safeguarding_lead", "force_admin"])
+def test_only_auditors_read_the_log(client, request, persona):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get("/audit/").status_code == 403

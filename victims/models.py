@@ -1,0 +1,1 @@
+"""Models of the victims app: see ../shared/DESIGN.md."""
