@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("slaverycases.core.urls")),
     path("account/", include("slaverycases.accounts.urls")),
     path("audit/", include("slaverycases.audit.urls")),
+    path("investigations/", include("investigations.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -15,6 +15,8 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     if user is None or not user.is_authenticated:
         return []
     items: list[tuple[str, str]] = [("Home", reverse("core:home"))]
+    if user.has_perm("investigations.view_investigation"):
+        items.append(("Investigations", reverse("investigations:list")))
     if user.has_role(roles.AUDITOR):
         items.append(("Audit log", reverse("audit:list")))
     if user.is_staff:

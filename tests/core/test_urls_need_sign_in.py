@@ -24,7 +24,7 @@ def _example_path(pattern: str) -> str:
     path = pattern.lstrip("^").rstrip("$").replace("\\Z", "").replace("\\", "")
     path = re.sub(r"<int:[^>]+>", "1", path)
     path = re.sub(r"<path:[^>]+>", "x/y", path)
-    path = re.sub(r"<[^>]+>", "X-2026-000001", path)
+    path = re.sub(r"<[^>]+>", "GMP-2026-000001", path)
     path = re.sub(r"\(\?P<[^>]+>[^)]*\)", "1", path)
     path = re.sub(r"[()?*+]", "", path)
     return "/" + path

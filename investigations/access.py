@@ -1,0 +1,114 @@
+"""Who may see and do what with an investigation. Every view, PDF and export goes through here.
+
+- `investigations_for_user(user)`: the queryset a user may see (one SQL query).
+- `get_investigation_for_user(user, reference)`: the one case, or 404 when it is not visible.
+- `may_*`: what the user may do with a case they can see; a "no" is a 403 in views.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.http import Http404
+
+from investigations.models import Investigation, InvestigationQuerySet, Status
+
+if TYPE_CHECKING:
+    from slaverycases.accounts.models import User
+
+
+def investigations_for_user(user: User) -> InvestigationQuerySet:
+    return Investigation.objects.visible_to(user)
+
+
+def may_view(user: User, investigation: Investigation) -> bool:
+    return investigations_for_user(user).filter(pk=investigation.pk).exists()
+
+
+def get_investigation_for_user(
+    user: User, reference: str, *, queryset: InvestigationQuerySet | None = None
+) -> Investigation:
+    qs = queryset if queryset is not None else Investigation.objects.all()
+    investigation = qs.visible_to(user).filter(reference=reference.upper()).first()
+    if investigation is None:
+        raise Http404("No such investigation, or it is not shared with you")
+    return investigation
+
+
+def _is_case_team(user: User, investigation: Investigation) -> bool:
+    """The owning unit, the officer in charge and the supervisor work the case; others that see
+    it through a share only read it."""
+    return (
+        (user.unit_id is not None and user.unit_id == investigation.unit_id)
+        or investigation.oic_id == user.pk
+        or investigation.supervisor_id == user.pk
+    )
+
+
+def may_act(user: User, investigation: Investigation, permission: str) -> bool:
+    """The role allows the step and the user works the case; the case's state is checked by
+    the action, which explains what is wrong with a clear message."""
+    return user.has_perm(f"investigations.{permission}") and _is_case_team(user, investigation)
+
+
+def may_change(user: User, investigation: Investigation) -> bool:
+    return (
+        investigation.status != Status.CLOSED
+        and user.has_perm("investigations.change_investigation")
+        and _is_case_team(user, investigation)
+    )
+
+
+def may_record_crime(user: User, investigation: Investigation) -> bool:
+    return may_change(user, investigation) and investigation.status == Status.REPORTED
+
+
+def may_allocate(user: User, investigation: Investigation) -> bool:
+    return (
+        investigation.status in (Status.RECORDED, Status.ALLOCATED, Status.UNDER_INVESTIGATION)
+        and user.has_perm("investigations.allocate_investigation")
+        and _is_case_team(user, investigation)
+    )
+
+
+def may_request_closure(user: User, investigation: Investigation) -> bool:
+    return (
+        investigation.status in (Status.RECORDED, Status.ALLOCATED, Status.UNDER_INVESTIGATION)
+        and user.has_perm("investigations.request_closure")
+        and _is_case_team(user, investigation)
+    )
+
+
+def may_review_closure(user: User, investigation: Investigation) -> bool:
+    return (
+        investigation.status == Status.CLOSURE_REQUESTED
+        and user.has_perm("investigations.review_closure")
+        and _is_case_team(user, investigation)
+    )
+
+
+def may_review(user: User, investigation: Investigation) -> bool:
+    return (
+        investigation.status != Status.CLOSED
+        and user.has_perm("investigations.add_supervisoryreview")
+        and _is_case_team(user, investigation)
+    )
+
+
+def may_reopen(user: User, investigation: Investigation) -> bool:
+    return (
+        investigation.status == Status.CLOSED
+        and user.has_perm("investigations.reopen_investigation")
+        and _is_case_team(user, investigation)
+    )
+
+
+def may_share(user: User, investigation: Investigation) -> bool:
+    return user.has_perm("investigations.share_investigation") and _is_case_team(
+        user, investigation
+    )
+
+
+def may_add_case_records(user: User, investigation: Investigation) -> bool:
+    """Offences, enquiries and suspects."""
+    return may_change(user, investigation)

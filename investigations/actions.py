@@ -1,0 +1,713 @@
+"""Every write to an investigation. Each action runs in one transaction, locks the row it
+changes, checks the actor and the state, writes a timeline event and an audit event, and
+refuses an edit made on a stale copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from investigations import access
+from investigations.models import (
+    ClosureDecision,
+    ClosureReview,
+    CrimeDecision,
+    Enquiry,
+    Investigation,
+    InvestigationExploitation,
+    InvestigationGroupObjectPermission,
+    InvestigationUserObjectPermission,
+    NfaReason,
+    Offence,
+    OffenceType,
+    Outcome,
+    ReferenceCounter,
+    Status,
+    SupervisoryReview,
+    Suspect,
+    TimelineEvent,
+    TimelineKind,
+)
+from slaverycases.audit.actions import audit_record
+from slaverycases.audit.models import AuditAction
+from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit, TransitionNotAllowed
+
+if TYPE_CHECKING:
+    from slaverycases.accounts.models import Force, Unit, User
+
+# The status workflow: which statuses each transition may start from, and where it goes.
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "record_crime_decision": (frozenset({Status.REPORTED}), Status.RECORDED),
+    "allocate": (
+        frozenset({Status.RECORDED, Status.ALLOCATED, Status.UNDER_INVESTIGATION}),
+        None,  # RECORDED -> ALLOCATED; a re-allocation keeps the status
+    ),
+    "start": (frozenset({Status.ALLOCATED}), Status.UNDER_INVESTIGATION),
+    "request_closure": (
+        frozenset({Status.RECORDED, Status.ALLOCATED, Status.UNDER_INVESTIGATION}),
+        Status.CLOSURE_REQUESTED,
+    ),
+    "approve_closure": (frozenset({Status.CLOSURE_REQUESTED}), Status.CLOSED),
+    "reject_closure": (frozenset({Status.CLOSURE_REQUESTED}), None),  # back to where it was
+    "reopen": (frozenset({Status.CLOSED}), Status.UNDER_INVESTIGATION),
+}
+
+# Hooks run after commit when a case changes (the flag rules register here).
+_after_change_hooks: list[Callable[[int], None]] = []
+
+
+def register_after_change_hook(hook: Callable[[int], None]) -> None:
+    _after_change_hooks.append(hook)
+
+
+def _after_commit(investigation_id: int) -> None:
+    for hook in _after_change_hooks:
+        transaction.on_commit(lambda hook=hook: hook(investigation_id))
+
+
+def _check_transition(investigation: Investigation, transition: str) -> None:
+    allowed_from, _ = TRANSITIONS[transition]
+    if investigation.status not in allowed_from:
+        raise TransitionNotAllowed(
+            f"This investigation is {investigation.get_status_display().lower()}: "
+            "that step is not possible now."
+        )
+
+
+def _lock(
+    investigation: Investigation, expected_version: int | None, *, open_only: bool = False
+) -> Investigation:
+    locked = Investigation.objects.select_for_update().get(pk=investigation.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleEdit()
+    if open_only and locked.status == Status.CLOSED:
+        raise TransitionNotAllowed(
+            "This investigation is closed. A supervisor must reopen it before it can change."
+        )
+    return locked
+
+
+def _save(investigation: Investigation, fields: Iterable[str]) -> None:
+    investigation.version += 1
+    investigation.updated_at = timezone.now()
+    investigation.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _record(
+    investigation: Investigation,
+    *,
+    actor: User,
+    kind: TimelineKind,
+    text: str,
+    action: AuditAction = AuditAction.ALTERATION,
+    obj: Any = None,
+    detail: dict[str, Any] | None = None,
+    justification: str = "",
+    recipient: str = "",
+    at: datetime | None = None,
+) -> None:
+    TimelineEvent.objects.create(
+        investigation=investigation,
+        actor=actor,
+        kind=kind,
+        text=text[:500],
+        at=at or timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=obj if obj is not None else investigation,
+        investigation_reference=investigation.reference,
+        detail=detail,
+        justification=justification,
+        recipient=recipient,
+    )
+    _after_commit(investigation.pk)
+
+
+def _next_reference(force_code: str, year: int) -> str:
+    counter, _ = ReferenceCounter.objects.get_or_create(force_code=force_code, year=year)
+    counter = ReferenceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{force_code}-{year}-{counter.last_number:06d}"
+
+
+@transaction.atomic
+def investigation_create(
+    *,
+    actor: User,
+    title: str,
+    summary: str,
+    source: str,
+    exploitation_types: Iterable[str],
+    reported_at: datetime,
+    location: str = "",
+    unit: Unit | None = None,
+) -> Investigation:
+    """Log a new report for the actor's unit. The reference is FORCE-YYYY-NNNNNN, numbered
+    without gaps per force and year under concurrent creation."""
+    if not actor.has_perm("investigations.add_investigation"):
+        raise NotPermitted("Your role cannot log new reports.")
+    unit = unit or actor.unit
+    if unit is None:
+        raise NotPermitted("You need to belong to a unit to log a report.")
+    if reported_at > timezone.now():
+        raise DomainError("The date of the report must be today or in the past.")
+    force = unit.force
+    now = timezone.now()
+    investigation = Investigation.objects.create(
+        reference=_next_reference(force.code, timezone.localdate(now).year),
+        force=force,
+        unit=unit,
+        title=title,
+        summary=summary,
+        source=source,
+        location=location,
+        reported_at=reported_at,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    InvestigationExploitation.objects.bulk_create(
+        InvestigationExploitation(investigation=investigation, type=t)
+        for t in sorted(set(exploitation_types))
+    )
+    _record(
+        investigation,
+        actor=actor,
+        kind=TimelineKind.CREATED,
+        text=f"Report logged ({investigation.get_source_display()})",
+        action=AuditAction.COLLECTION,
+    )
+    return investigation
+
+
+@transaction.atomic
+def investigation_update(
+    investigation: Investigation,
+    *,
+    actor: User,
+    expected_version: int,
+    title: str,
+    summary: str,
+    source: str,
+    location: str,
+    exploitation_types: Iterable[str],
+) -> Investigation:
+    inv = _lock(investigation, expected_version, open_only=True)
+    if not access.may_change(actor, inv):
+        raise NotPermitted("You cannot change this investigation.")
+    changed = [
+        name
+        for name, value in (
+            ("title", title),
+            ("summary", summary),
+            ("source", source),
+            ("location", location),
+        )
+        if getattr(inv, name) != value
+    ]
+    inv.title, inv.summary, inv.source, inv.location = title, summary, source, location
+    wanted = set(exploitation_types)
+    current = set(inv.exploitation.values_list("type", flat=True))
+    if wanted != current:
+        changed.append("exploitation types")
+        inv.exploitation.filter(type__in=current - wanted).delete()
+        InvestigationExploitation.objects.bulk_create(
+            InvestigationExploitation(investigation=inv, type=t) for t in sorted(wanted - current)
+        )
+    _save(inv, ["title", "summary", "source", "location"])
+    if changed:
+        _record(
+            inv,
+            actor=actor,
+            kind=TimelineKind.UPDATED,
+            text="Changed " + ", ".join(changed),
+            detail={"fields": changed},
+        )
+    return inv
+
+
+@transaction.atomic
+def investigation_record_crime_decision(
+    investigation: Investigation,
+    *,
+    actor: User,
+    expected_version: int,
+    decision: str,
+    decided_at: datetime,
+    crime_reference: str = "",
+    offence_type: str = "",
+    not_recorded_reason: str = "",
+) -> Investigation:
+    """The National Crime Recording Standard decision: record the crime (with its first
+    offence) or record a written reason for not recording it."""
+    inv = _lock(investigation, expected_version)
+    _check_transition(inv, "record_crime_decision")
+    if not access.may_change(actor, inv):
+        raise NotPermitted("You cannot record the crime decision for this investigation.")
+    if decided_at < inv.reported_at:
+        raise DomainError("The decision cannot be before the report was made.")
+    if decided_at > timezone.now():
+        raise DomainError("The date of the decision must be today or in the past.")
+    inv.crime_decision = decision
+    inv.crime_decision_at = decided_at
+    inv.status = Status.RECORDED
+    if decision == CrimeDecision.RECORDED:
+        if not crime_reference or offence_type not in OffenceType.values:
+            raise DomainError("A recorded crime needs a crime reference and an offence type.")
+        inv.crime_recorded_at = decided_at
+        offence = Offence.objects.create(
+            investigation=inv,
+            crime_reference=crime_reference,
+            offence_type=offence_type,
+            recorded_at=decided_at,
+            recorded_by=actor,
+        )
+        text = f"Crime recorded: {offence}"
+    else:
+        if not not_recorded_reason.strip():
+            raise DomainError("Give the reason the crime is not recorded.")
+        inv.crime_not_recorded_reason = not_recorded_reason
+        text = f"Not recorded as a crime: {not_recorded_reason}"
+    _save(
+        inv,
+        [
+            "crime_decision",
+            "crime_decision_at",
+            "crime_recorded_at",
+            "crime_not_recorded_reason",
+            "status",
+        ],
+    )
+    _record(inv, actor=actor, kind=TimelineKind.CRIME_DECISION, text=text)
+    return inv
+
+
+@transaction.atomic
+def investigation_allocate(
+    investigation: Investigation,
+    *,
+    actor: User,
+    expected_version: int,
+    oic: User,
+    supervisor: User,
+) -> Investigation:
+    inv = _lock(investigation, expected_version)
+    _check_transition(inv, "allocate")
+    if not access.may_allocate(actor, inv):
+        raise NotPermitted("Only a supervisor of the owning unit can allocate this case.")
+    if oic.unit_id != inv.unit_id or not oic.is_active:
+        raise DomainError("The officer in charge must be an active member of the owning unit.")
+    first = inv.status == Status.RECORDED
+    inv.oic, inv.supervisor = oic, supervisor
+    if first:
+        inv.status = Status.ALLOCATED
+        inv.allocated_at = timezone.now()
+    _save(inv, ["oic", "supervisor", "status", "allocated_at"])
+    verb = "Allocated" if first else "Re-allocated"
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.ALLOCATED,
+        text=f"{verb} to {oic.display_name} (officer in charge), supervised by "
+        f"{supervisor.display_name}",
+    )
+    return inv
+
+
+@transaction.atomic
+def offence_record(
+    investigation: Investigation,
+    *,
+    actor: User,
+    crime_reference: str,
+    offence_type: str,
+    recorded_at: datetime,
+    notes: str = "",
+    **extra: Any,
+) -> Offence:
+    inv = _lock(investigation, None, open_only=True)
+    if not access.may_add_case_records(actor, inv):
+        raise NotPermitted("You cannot record offences on this investigation.")
+    if inv.status == Status.REPORTED:
+        raise TransitionNotAllowed("Record the crime recording decision first.")
+    if recorded_at < inv.reported_at:
+        raise DomainError("The offence cannot be recorded before the report was made.")
+    offence = Offence.objects.create(
+        investigation=inv,
+        crime_reference=crime_reference,
+        offence_type=offence_type,
+        recorded_at=recorded_at,
+        notes=notes,
+        recorded_by=actor,
+        **extra,
+    )
+    if inv.crime_recorded_at is None:
+        inv.crime_recorded_at = recorded_at
+    _save(inv, ["crime_recorded_at"])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.OFFENCE,
+        text=f"Offence recorded: {offence}",
+        obj=offence,
+        action=AuditAction.COLLECTION,
+    )
+    return offence
+
+
+@transaction.atomic
+def enquiry_add(
+    investigation: Investigation,
+    *,
+    actor: User,
+    description: str,
+    substantive: bool,
+    owner: User,
+    due_date: date | None = None,
+) -> Enquiry:
+    inv = _lock(investigation, None, open_only=True)
+    if not access.may_add_case_records(actor, inv):
+        raise NotPermitted("You cannot add enquiries to this investigation.")
+    enquiry = Enquiry.objects.create(
+        investigation=inv,
+        description=description,
+        substantive=substantive,
+        owner=owner,
+        due_date=due_date,
+        created_by=actor,
+    )
+    _save(inv, [])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.ENQUIRY,
+        text=f"Enquiry added: {description}" + ("" if substantive else " (not substantive)"),
+        obj=enquiry,
+        action=AuditAction.COLLECTION,
+    )
+    return enquiry
+
+
+@transaction.atomic
+def enquiry_complete(
+    enquiry: Enquiry, *, actor: User, completed_at: datetime, result: str
+) -> Enquiry:
+    """Complete an enquiry. The first completed substantive enquiry starts the investigation."""
+    inv = _lock(enquiry.investigation, None, open_only=True)
+    enquiry = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    if not access.may_add_case_records(actor, inv):
+        raise NotPermitted("You cannot complete enquiries on this investigation.")
+    if enquiry.completed_at is not None:
+        raise DomainError("This enquiry is already complete.")
+    if completed_at < inv.reported_at:
+        raise DomainError("The enquiry cannot be completed before the report was made.")
+    enquiry.completed_at = completed_at
+    enquiry.result = result
+    enquiry.save(update_fields=["completed_at", "result"])
+    fields: list[str] = []
+    if enquiry.substantive and (inv.started_at is None or completed_at < inv.started_at):
+        inv.started_at = completed_at
+        fields.append("started_at")
+    if enquiry.substantive and inv.status == Status.ALLOCATED:
+        inv.status = TRANSITIONS["start"][1]  # type: ignore[assignment]
+        fields.append("status")
+    _save(inv, fields)
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.ENQUIRY,
+        text=f"Enquiry completed: {enquiry.description}",
+        obj=enquiry,
+    )
+    if "status" in fields:
+        _record(
+            inv,
+            actor=actor,
+            kind=TimelineKind.STARTED,
+            text="First substantive enquiry completed",
+        )
+    return enquiry
+
+
+@transaction.atomic
+def suspect_add(investigation: Investigation, *, actor: User, **fields: Any) -> Suspect:
+    inv = _lock(investigation, None, open_only=True)
+    if not access.may_add_case_records(actor, inv):
+        raise NotPermitted("You cannot add suspects to this investigation.")
+    suspect = Suspect.objects.create(investigation=inv, created_by=actor, **fields)
+    _save(inv, [])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.SUSPECT,
+        text=f"Suspect added: {suspect.name} ({suspect.get_role_display()})",
+        obj=suspect,
+        action=AuditAction.COLLECTION,
+    )
+    return suspect
+
+
+@transaction.atomic
+def suspect_update(
+    suspect: Suspect, *, actor: User, expected_version: int, **fields: Any
+) -> Suspect:
+    inv = _lock(suspect.investigation, expected_version, open_only=True)
+    if not access.may_add_case_records(actor, inv):
+        raise NotPermitted("You cannot change suspects on this investigation.")
+    suspect = Suspect.objects.select_for_update().get(pk=suspect.pk)
+    changed = [name for name, value in fields.items() if getattr(suspect, name) != value]
+    for name, value in fields.items():
+        setattr(suspect, name, value)
+    if suspect.charged_at and suspect.arrested_at and suspect.charged_at < suspect.arrested_at:
+        raise DomainError("The charge cannot be before the arrest.")
+    suspect.save(update_fields=list(fields))
+    _save(inv, [])
+    if changed:
+        labels = ", ".join(Suspect._meta.get_field(n).verbose_name for n in changed)
+        _record(
+            inv,
+            actor=actor,
+            kind=TimelineKind.SUSPECT,
+            text=f"Suspect {suspect.name} updated: {labels}",
+            obj=suspect,
+        )
+    return suspect
+
+
+@transaction.atomic
+def supervisory_review_add(
+    investigation: Investigation,
+    *,
+    actor: User,
+    direction: str,
+    next_review_due: date | None,
+) -> SupervisoryReview:
+    inv = _lock(investigation, None, open_only=True)
+    if not access.may_review(actor, inv):
+        raise NotPermitted("Only a supervisor of the owning unit can review this case.")
+    review = SupervisoryReview.objects.create(
+        investigation=inv,
+        reviewer=actor,
+        direction=direction,
+        next_review_due=next_review_due,
+    )
+    _save(inv, [])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.REVIEW,
+        text=f"Supervisory review: {direction}",
+        obj=review,
+    )
+    return review
+
+
+@transaction.atomic
+def closure_request(
+    investigation: Investigation,
+    *,
+    actor: User,
+    expected_version: int,
+    proposed_outcome: str,
+    proposed_nfa_reason: str,
+    rationale: str,
+) -> ClosureReview:
+    inv = _lock(investigation, expected_version)
+    _check_transition(inv, "request_closure")
+    if not access.may_request_closure(actor, inv):
+        raise NotPermitted("You cannot request closure of this investigation.")
+    if proposed_outcome == Outcome.NFA and proposed_nfa_reason not in NfaReason.values:
+        raise DomainError("Select the reason for no further action.")
+    if proposed_outcome != Outcome.NFA:
+        proposed_nfa_reason = ""
+    review = ClosureReview.objects.create(
+        investigation=inv,
+        requested_by=actor,
+        status_before=inv.status,
+        proposed_outcome=proposed_outcome,
+        proposed_nfa_reason=proposed_nfa_reason,
+        request_rationale=rationale,
+    )
+    inv.status = Status.CLOSURE_REQUESTED
+    inv.closure_requested_at = review.requested_at
+    _save(inv, ["status", "closure_requested_at"])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.CLOSURE_REQUESTED,
+        text=f"Closure requested ({review.get_proposed_outcome_display()}): {rationale}",
+        obj=review,
+    )
+    return review
+
+
+def _pending_review(inv: Investigation) -> ClosureReview:
+    review = (
+        ClosureReview.objects.select_for_update()
+        .filter(investigation=inv, decision=ClosureDecision.PENDING)
+        .first()
+    )
+    if review is None:
+        raise TransitionNotAllowed("There is no closure request awaiting review.")
+    return review
+
+
+def _check_reviewer(actor: User, inv: Investigation, review: ClosureReview) -> None:
+    if not access.may_review_closure(actor, inv):
+        raise NotPermitted("Only a supervisor of the owning unit can review a closure.")
+    if review.requested_by_id == actor.pk:
+        raise NotPermitted("You requested this closure: another supervisor must review it.")
+
+
+@transaction.atomic
+def closure_approve(
+    investigation: Investigation, *, actor: User, expected_version: int, rationale: str
+) -> Investigation:
+    inv = _lock(investigation, expected_version)
+    _check_transition(inv, "approve_closure")
+    review = _pending_review(inv)
+    _check_reviewer(actor, inv, review)
+    if not rationale.strip():
+        raise DomainError("Give the rationale for your decision.")
+    now = timezone.now()
+    review.decision = ClosureDecision.APPROVED
+    review.reviewer = actor
+    review.decided_at = now
+    review.decision_rationale = rationale
+    review.save(update_fields=["decision", "reviewer", "decided_at", "decision_rationale"])
+    inv.status = Status.CLOSED
+    inv.closed_at = now
+    inv.outcome = review.proposed_outcome
+    inv.nfa_reason = review.proposed_nfa_reason
+    inv.outcome_rationale = rationale
+    _save(inv, ["status", "closed_at", "outcome", "nfa_reason", "outcome_rationale"])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.CLOSURE_APPROVED,
+        text=f"Closure approved ({inv.get_outcome_display()}): {rationale}",
+        obj=review,
+    )
+    return inv
+
+
+@transaction.atomic
+def closure_reject(
+    investigation: Investigation, *, actor: User, expected_version: int, rationale: str
+) -> Investigation:
+    inv = _lock(investigation, expected_version)
+    _check_transition(inv, "reject_closure")
+    review = _pending_review(inv)
+    _check_reviewer(actor, inv, review)
+    if not rationale.strip():
+        raise DomainError("Give the rationale for your decision.")
+    review.decision = ClosureDecision.REJECTED
+    review.reviewer = actor
+    review.decided_at = timezone.now()
+    review.decision_rationale = rationale
+    review.save(update_fields=["decision", "reviewer", "decided_at", "decision_rationale"])
+    inv.status = Status.UNDER_INVESTIGATION if inv.started_at is not None else review.status_before
+    inv.closure_requested_at = None
+    _save(inv, ["status", "closure_requested_at"])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.CLOSURE_REJECTED,
+        text=f"Closure rejected: {rationale}",
+        obj=review,
+    )
+    return inv
+
+
+@transaction.atomic
+def investigation_reopen(
+    investigation: Investigation, *, actor: User, expected_version: int, reason: str
+) -> Investigation:
+    inv = _lock(investigation, expected_version)
+    _check_transition(inv, "reopen")
+    if not access.may_reopen(actor, inv):
+        raise NotPermitted("Only a supervisor of the owning unit can reopen this case.")
+    inv.status = Status.UNDER_INVESTIGATION
+    inv.closed_at = None
+    inv.closure_requested_at = None
+    inv.outcome = ""
+    inv.nfa_reason = ""
+    _save(inv, ["status", "closed_at", "closure_requested_at", "outcome", "nfa_reason"])
+    _record(inv, actor=actor, kind=TimelineKind.REOPENED, text=f"Reopened: {reason}")
+    return inv
+
+
+@transaction.atomic
+def investigation_share(
+    investigation: Investigation,
+    *,
+    actor: User,
+    reason: str,
+    unit: Unit | None = None,
+    force: Force | None = None,
+    user: User | None = None,
+) -> None:
+    """Share read access with another unit, force or user (django-guardian), with a reason.
+    Audited as a disclosure and a grant."""
+    inv = _lock(investigation, None)
+    if not access.may_share(actor, inv):
+        raise NotPermitted("You cannot share this investigation.")
+    if not reason.strip():
+        raise DomainError("Give the reason for sharing.")
+    permission = Permission.objects.get(
+        content_type__app_label="investigations", codename="view_investigation"
+    )
+    if user is not None:
+        InvestigationUserObjectPermission.objects.get_or_create(
+            user=user, permission=permission, content_object=inv
+        )
+        recipient = f"{user.display_name} ({user.username})"
+    else:
+        target = unit if unit is not None else force
+        if target is None:
+            raise DomainError("Choose who to share the investigation with.")
+        group = (
+            target.group
+            or Group.objects.get_or_create(name=f"{'unit' if unit else 'force'}:{target.pk}")[0]
+        )
+        InvestigationGroupObjectPermission.objects.get_or_create(
+            group=group, permission=permission, content_object=inv
+        )
+        recipient = str(target)
+    _save(inv, [])
+    _record(
+        inv,
+        actor=actor,
+        kind=TimelineKind.SHARED,
+        text=f"Shared with {recipient}: {reason}",
+        action=AuditAction.GRANT,
+        justification=reason,
+        recipient=recipient,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.DISCLOSURE,
+        obj=inv,
+        justification=reason,
+        recipient=recipient,
+    )
+
+
+@transaction.atomic
+def investigation_consulted(investigation: Investigation, *, actor: User, what: str = "") -> None:
+    """Record that the actor viewed the case (DPA 2018 s62 consultation)."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONSULTATION,
+        obj=investigation,
+        detail={"page": what} if what else None,
+    )

@@ -1,0 +1,337 @@
+"""Forms for investigations. They validate input; views pass cleaned_data to actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from investigations.models import (
+    CrimeDecision,
+    ExploitationType,
+    NfaReason,
+    OffenceOutcome,
+    OffenceType,
+    OrderStatus,
+    Outcome,
+    ReportSource,
+    Status,
+    SuspectOutcome,
+    SuspectRole,
+)
+from slaverycases.accounts import roles
+from slaverycases.accounts.models import Force, Unit, User
+from slaverycases.core.forms import GovukDateField, GovukForm
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class VersionedForm(GovukForm):
+    """Carries the version of the record the user loaded, so a stale edit can be refused."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+def _text(label: str, max_length: int, required: bool = True, **kw: Any) -> forms.CharField:
+    return forms.CharField(label=label, max_length=max_length, required=required, **kw)
+
+
+def _area(label: str, max_length: int, required: bool = True, **kw: Any) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        **kw,
+    )
+
+
+class ReportDetailsForm(GovukForm):
+    title = _text(
+        "Short title", 200, help_text="For example, Workers at a car wash on Ashton Old Road"
+    )
+    summary = _area("What was reported", 5000)
+    source = forms.ChoiceField(
+        label="Source of the report", choices=ReportSource.choices, widget=forms.RadioSelect
+    )
+    exploitation_types = forms.MultipleChoiceField(
+        label="Types of exploitation",
+        choices=ExploitationType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Select all that apply",
+    )
+    location = _text("Where the exploitation happened", 200, required=False)
+
+
+class IntakeForm(ReportDetailsForm):
+    reported_at = GovukDateField(
+        label="Date and time of the report",
+        with_time=True,
+        error_messages={"required": "Enter the date and time of the report"},
+    )
+
+
+class InvestigationEditForm(ReportDetailsForm, VersionedForm):
+    pass
+
+
+class CrimeDecisionForm(VersionedForm):
+    decision = forms.ChoiceField(
+        label="Crime recording decision",
+        choices=CrimeDecision.choices,
+        widget=forms.RadioSelect,
+        help_text="Record within 24 hours of the report (National Crime Recording Standard)",
+    )
+    decided_at = GovukDateField(
+        label="Date and time of the decision",
+        with_time=True,
+        error_messages={"required": "Enter the date and time of the decision"},
+    )
+    crime_reference = _text(
+        "Crime reference number", 40, required=False, help_text="If recorded as a crime"
+    )
+    offence_type = forms.ChoiceField(
+        label="Offence recorded",
+        choices=[("", "Choose the offence"), *OffenceType.choices],
+        required=False,
+    )
+    not_recorded_reason = _area(
+        "Reason for not recording a crime", 2000, required=False, help_text="If not recorded"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("decision") == CrimeDecision.RECORDED:
+            if not data.get("crime_reference"):
+                self.add_error("crime_reference", "Enter the crime reference number")
+            if not data.get("offence_type"):
+                self.add_error("offence_type", "Select the offence recorded")
+        elif data.get("decision") == CrimeDecision.NOT_RECORDED and not (
+            (data.get("not_recorded_reason") or "").strip()
+        ):
+            self.add_error("not_recorded_reason", "Enter the reason for not recording a crime")
+        return data
+
+
+def _unit_members(unit_id: int, role: str) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=User.objects.filter(unit_id=unit_id, is_active=True, groups__name=role)
+        .order_by("last_name", "first_name")
+        .distinct(),
+        empty_label="Choose",
+    )
+
+
+class AllocateForm(VersionedForm):
+    oic = forms.ModelChoiceField(queryset=User.objects.none(), label="Officer in charge")
+    supervisor = forms.ModelChoiceField(queryset=User.objects.none(), label="Supervisor")
+
+    def __init__(self, *args: Any, investigation: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, role in (("oic", roles.OFFICER), ("supervisor", roles.SUPERVISOR)):
+            field = _unit_members(investigation.unit_id, role)
+            field.label = self.fields[name].label
+            what = str(field.label).lower()
+            field.error_messages = {
+                "required": "Select the " + what,
+                "invalid_choice": "Select a " + what + " from the owning unit",  # noqa: S608
+            }
+            field.label_from_instance = lambda u: u.display_name
+            self.fields[name] = field
+
+
+class OffenceForm(GovukForm):
+    crime_reference = _text("Crime reference number", 40)
+    offence_type = forms.ChoiceField(
+        label="Offence",
+        choices=[("", "Choose the offence"), *OffenceType.choices],
+        error_messages={"invalid_choice": "Select an offence from the list"},
+    )
+    recorded_at = GovukDateField(
+        label="Date and time recorded",
+        with_time=True,
+        error_messages={"required": "Enter the date and time the offence was recorded"},
+    )
+    notes = _area("Notes", 2000, required=False)
+
+
+class OffenceOutcomeForm(GovukForm):
+    outcome = forms.ChoiceField(label="Outcome", choices=OffenceOutcome.choices)
+
+
+class EnquiryForm(GovukForm):
+    description = _text("What needs to be done", 300)
+    substantive = forms.ChoiceField(
+        label="Is this a substantive investigative action?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="For example, taking a victim's account, a search or an arrest. Notes, "
+        "re-allocations and admin tasks are not substantive.",
+    )
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), label="Who will do it")
+    due_date = GovukDateField(label="Due date", required=False, allow_future=True)
+
+    def __init__(self, *args: Any, investigation: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(
+            unit_id=investigation.unit_id, is_active=True
+        ).order_by("last_name", "first_name")
+        self.fields["owner"].label_from_instance = lambda u: u.display_name
+        self.fields["owner"].error_messages["required"] = "Select who will do it"
+
+    def clean_substantive(self) -> bool:
+        return self.cleaned_data["substantive"] == "yes"
+
+    def clean_due_date(self) -> Any:
+        due = self.cleaned_data.get("due_date")
+        if due and due < timezone.localdate() and not self.initial.get("due_date"):
+            raise forms.ValidationError("Due date must be today or in the future")
+        return due
+
+
+class EnquiryCompleteForm(GovukForm):
+    completed_at = GovukDateField(
+        label="Date and time completed",
+        with_time=True,
+        error_messages={"required": "Enter the date and time the enquiry was completed"},
+    )
+    result = _area("Result", 5000)
+
+
+class SuspectForm(GovukForm):
+    name = _text("Full name", 200)
+    aliases = _text("Other names used", 300, required=False)
+    date_of_birth = GovukDateField(label="Date of birth", required=False)
+    nationality = _text("Nationality", 100, required=False)
+    role = forms.ChoiceField(
+        label="Role in the exploitation", choices=SuspectRole.choices, widget=forms.RadioSelect
+    )
+    arrested_at = GovukDateField(label="Date and time arrested", with_time=True, required=False)
+    charged_at = GovukDateField(label="Date and time charged", with_time=True, required=False)
+    outcome = forms.ChoiceField(label="Outcome so far", choices=SuspectOutcome.choices)
+    prevention_order = forms.ChoiceField(
+        label="Slavery and Trafficking Prevention Order", choices=OrderStatus.choices
+    )
+    risk_order = forms.ChoiceField(
+        label="Slavery and Trafficking Risk Order", choices=OrderStatus.choices
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        arrested, charged = data.get("arrested_at"), data.get("charged_at")
+        if arrested and charged and charged < arrested:
+            self.add_error("charged_at", "Date charged must be the same as or after the arrest")
+        return data
+
+
+class SuspectEditForm(SuspectForm, VersionedForm):
+    pass
+
+
+class SupervisoryReviewForm(GovukForm):
+    direction = _area("Direction given", 5000, help_text="What must happen next, and by when")
+    next_review_due = GovukDateField(label="Next review due", required=False, allow_future=True)
+
+    def clean_next_review_due(self) -> Any:
+        due = self.cleaned_data.get("next_review_due")
+        if due and due <= timezone.localdate():
+            raise forms.ValidationError("Next review due must be in the future")
+        return due
+
+
+class ClosureRequestForm(VersionedForm):
+    proposed_outcome = forms.ChoiceField(
+        label="Proposed outcome", choices=Outcome.choices, widget=forms.RadioSelect
+    )
+    proposed_nfa_reason = forms.ChoiceField(
+        label="Reason for no further action",
+        choices=[("", "Choose if no further action"), *NfaReason.choices],
+        required=False,
+    )
+    rationale = _area("Rationale for closing", 5000)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("proposed_outcome") == Outcome.NFA and not data.get("proposed_nfa_reason"):
+            self.add_error("proposed_nfa_reason", "Select the reason for no further action")
+        return data
+
+
+class ClosureDecisionForm(VersionedForm):
+    decision = forms.ChoiceField(
+        label="Your decision",
+        choices=[("approve", "Approve closure"), ("reject", "Reject: investigation continues")],
+        widget=forms.RadioSelect,
+    )
+    rationale = _area("Rationale for your decision", 5000)
+
+
+class ReopenForm(VersionedForm):
+    reason = _area("Why the investigation is reopened", 2000)
+
+
+class ShareForm(GovukForm):
+    share_with = forms.ChoiceField(label="Share with", choices=[])
+    reason = _area(
+        "Reason for sharing",
+        2000,
+        help_text="For example, the victim has been relocated to this force area",
+    )
+
+    def __init__(self, *args: Any, investigation: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices: list[tuple[str, Any]] = [("", "Choose a unit or force")]
+        for force in Force.objects.order_by("name"):
+            if force.pk != investigation.force_id:
+                choices.append((f"force:{force.pk}", f"{force.name} (whole force)"))
+        for unit in Unit.objects.select_related("force").order_by("force__name", "name"):
+            if unit.pk != investigation.unit_id:
+                choices.append((f"unit:{unit.pk}", f"{unit.name} ({unit.force.code})"))
+        self.fields["share_with"].choices = choices
+        self.fields["share_with"].error_messages["required"] = "Select who to share with"
+
+    def clean_share_with(self) -> dict[str, Any]:
+        kind, _, pk = self.cleaned_data["share_with"].partition(":")
+        model = Force if kind == "force" else Unit
+        target = model.objects.filter(pk=pk).first()
+        if target is None:
+            raise forms.ValidationError("Select who to share with")
+        return {kind: target}
+
+
+class InvestigationFilterForm(GovukForm):
+    q = _text("Search", 100, required=False, help_text="Reference, title or suspect name")
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Status.choices]
+    )
+    exploitation = forms.ChoiceField(
+        label="Type of exploitation",
+        required=False,
+        choices=[("", "Any type"), *ExploitationType.choices],
+    )
+    unit = forms.ChoiceField(label="Unit", required=False, choices=[("", "Any unit")])
+    oic = forms.ChoiceField(label="Officer in charge", required=False, choices=[("", "Anyone")])
+    sort = forms.ChoiceField(
+        label="Sort by",
+        required=False,
+        choices=[
+            ("-reported_at", "Newest report first"),
+            ("reported_at", "Oldest report first"),
+            ("reference", "Reference"),
+            ("status", "Status"),
+        ],
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = Unit.objects.select_related("force").order_by("force__name", "name")
+        if user.force_id:
+            units = units.filter(force_id=user.force_id)
+        self.fields["unit"].choices = [("", "Any unit")] + [(str(u.pk), u.name) for u in units]
+        officers = User.objects.filter(unit_id=user.unit_id, is_active=True).order_by(
+            "last_name", "first_name"
+        )
+        self.fields["oic"].choices = [("", "Anyone")] + [
+            (str(u.pk), u.display_name) for u in officers
+        ]

@@ -1,0 +1,519 @@
+"""Pages for investigations. Views get cases only through access.py and write only through
+actions.py; a domain error becomes a message on the form, with nothing half saved."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from investigations import access, actions
+from investigations.forms import (
+    AllocateForm,
+    ClosureDecisionForm,
+    ClosureRequestForm,
+    CrimeDecisionForm,
+    EnquiryCompleteForm,
+    EnquiryForm,
+    IntakeForm,
+    InvestigationEditForm,
+    InvestigationFilterForm,
+    OffenceForm,
+    ReopenForm,
+    ShareForm,
+    SupervisoryReviewForm,
+    SuspectEditForm,
+    SuspectForm,
+)
+from investigations.models import (
+    ClosureDecision,
+    Enquiry,
+    Investigation,
+    Status,
+    Suspect,
+)
+from investigations.querysets import investigation_shares
+from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit
+
+PAGE_SIZE = 25
+SORTS = {"-reported_at", "reported_at", "reference", "status"}
+
+
+def investigation_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.has_perm("investigations.view_investigation"):
+        raise PermissionDenied("Your role does not give access to investigations.")
+    form = InvestigationFilterForm(request.GET or None, user=user)
+    filters: dict[str, Any] = {}
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            filters = form.cleaned_data
+        else:
+            status = 400
+    sort = filters.get("sort") or "-reported_at"
+    sort = sort if sort in SORTS else "-reported_at"
+    qs = (
+        access.investigations_for_user(user)
+        .filtered(**filters)
+        .with_list_columns()
+        .order_by(sort, "-id")
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "investigations/list.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "querystring_base": (query.urlencode() + "&") if query else "",
+            "can_add": user.has_perm("investigations.add_investigation") and user.unit_id,
+        },
+        status=status,
+    )
+
+
+def investigation_new(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.has_perm("investigations.add_investigation") or user.unit_id is None:
+        raise PermissionDenied("Your role cannot log new reports.")
+    form = IntakeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                investigation = actions.investigation_create(
+                    actor=user,
+                    title=data["title"],
+                    summary=data["summary"],
+                    source=data["source"],
+                    exploitation_types=data["exploitation_types"],
+                    reported_at=data["reported_at"],
+                    location=data["location"],
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Report logged as {investigation.reference}")
+                return redirect("investigations:detail", reference=investigation.reference)
+        status = 400
+    return render(
+        request,
+        "investigations/form.html",
+        {"form": form, "title": "Log a new report", "submit": "Log the report"},
+        status=status,
+    )
+
+
+def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    user = request.user
+    investigation = access.get_investigation_for_user(
+        user, reference, queryset=Investigation.objects.with_detail()
+    )
+    actions.investigation_consulted(investigation, actor=user, what="case page")
+    enquiries = list(investigation.enquiries.all())
+    offences = list(investigation.offences.all())
+    context = {
+        "investigation": investigation,
+        "exploitation": [e.get_type_display() for e in investigation.exploitation.all()],
+        "offences": offences,
+        "enquiries": enquiries,
+        "completed_enquiries": sum(1 for e in enquiries if e.is_complete),
+        "suspects": list(investigation.suspects.all()),
+        "reviews": list(investigation.supervisory_reviews.all()),
+        "closure_reviews": list(investigation.closure_reviews.all()),
+        "timeline": list(investigation.timeline.all()),
+        "shared_with": investigation_shares(investigation),
+        "can": _capabilities(user, investigation),
+    }
+    for extend in _detail_extensions:
+        context.update(extend(request, investigation))
+    return render(request, "investigations/detail.html", context)
+
+
+# Other apps add sections to the case page (victims, referrals, flags).
+_detail_extensions: list[Callable[[HttpRequest, Investigation], dict[str, Any]]] = []
+
+
+def register_detail_extension(
+    extension: Callable[[HttpRequest, Investigation], dict[str, Any]],
+) -> None:
+    _detail_extensions.append(extension)
+
+
+def _capabilities(user: Any, inv: Investigation) -> dict[str, bool]:
+    return {
+        "change": access.may_change(user, inv),
+        "record_crime": access.may_record_crime(user, inv),
+        "allocate": access.may_allocate(user, inv),
+        "add_records": access.may_add_case_records(user, inv) and inv.status != Status.REPORTED,
+        "add_enquiry": access.may_add_case_records(user, inv),
+        "review": access.may_review(user, inv),
+        "request_closure": access.may_request_closure(user, inv),
+        "review_closure": access.may_review_closure(user, inv),
+        "reopen": access.may_reopen(user, inv),
+        "share": access.may_share(user, inv),
+    }
+
+
+def _action_page(
+    request: HttpRequest,
+    investigation: Investigation,
+    *,
+    permission: str,
+    form_class: type[forms.Form],
+    perform: Callable[[Investigation, dict[str, Any]], Any],
+    title: str,
+    submit: str,
+    success: str,
+    initial: dict[str, Any] | None = None,
+    form_kwargs: dict[str, Any] | None = None,
+    template: str = "investigations/form.html",
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The shape every case action page shares: a 403 for a role that may not act, the form,
+    the action in its transaction, a clear message on a refusal (400) or a stale edit (409)."""
+    if not access.may_act(request.user, investigation, permission):
+        raise PermissionDenied("Your role or unit does not allow this on this case.")
+    kwargs = form_kwargs or {}
+    status = 200
+    if request.method == "POST":
+        form = form_class(request.POST, **kwargs)
+        if form.is_valid():
+            try:
+                perform(investigation, form.cleaned_data)
+            except StaleEdit as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            except NotPermitted as exc:
+                raise PermissionDenied(str(exc)) from exc
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+                status = 400
+            else:
+                messages.success(request, success)
+                return redirect("investigations:detail", reference=investigation.reference)
+        else:
+            status = 400
+    else:
+        form = form_class(initial={"version": investigation.version, **(initial or {})}, **kwargs)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "investigation": investigation,
+            "title": title,
+            "submit": submit,
+            "cancel_url": reverse("investigations:detail", args=[investigation.reference]),
+            **(extra or {}),
+        },
+        status=status,
+    )
+
+
+def _case(request: HttpRequest, reference: str) -> Investigation:
+    return access.get_investigation_for_user(
+        request.user,
+        reference,
+        queryset=Investigation.objects.select_related("unit", "force", "oic", "supervisor"),
+    )
+
+
+def investigation_edit(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="change_investigation",
+        form_class=InvestigationEditForm,
+        perform=lambda i, d: actions.investigation_update(
+            i,
+            actor=request.user,
+            expected_version=d["version"],
+            title=d["title"],
+            summary=d["summary"],
+            source=d["source"],
+            location=d["location"],
+            exploitation_types=d["exploitation_types"],
+        ),
+        title="Change the report details",
+        submit="Save changes",
+        success="Report details saved",
+        initial={
+            "title": inv.title,
+            "summary": inv.summary,
+            "source": inv.source,
+            "location": inv.location,
+            "exploitation_types": list(inv.exploitation.values_list("type", flat=True)),
+        },
+    )
+
+
+def crime_decision(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="change_investigation",
+        form_class=CrimeDecisionForm,
+        perform=lambda i, d: actions.investigation_record_crime_decision(
+            i,
+            actor=request.user,
+            expected_version=d["version"],
+            decision=d["decision"],
+            decided_at=d["decided_at"],
+            crime_reference=d["crime_reference"],
+            offence_type=d["offence_type"],
+            not_recorded_reason=d["not_recorded_reason"],
+        ),
+        title="Record the crime recording decision",
+        submit="Save the decision",
+        success="Crime recording decision saved",
+    )
+
+
+def allocate(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="allocate_investigation",
+        form_class=AllocateForm,
+        form_kwargs={"investigation": inv},
+        perform=lambda i, d: actions.investigation_allocate(
+            i,
+            actor=request.user,
+            expected_version=d["version"],
+            oic=d["oic"],
+            supervisor=d["supervisor"],
+        ),
+        title="Allocate an officer in charge",
+        submit="Allocate",
+        success="Investigation allocated",
+        initial={"oic": inv.oic_id, "supervisor": inv.supervisor_id or request.user.pk},
+    )
+
+
+def offence_new(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="add_offence",
+        form_class=OffenceForm,
+        perform=lambda i, d: actions.offence_record(
+            i,
+            actor=request.user,
+            crime_reference=d["crime_reference"],
+            offence_type=d["offence_type"],
+            recorded_at=d["recorded_at"],
+            notes=d["notes"],
+        ),
+        title="Record an offence",
+        submit="Record the offence",
+        success="Offence recorded",
+    )
+
+
+def enquiry_new(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="add_enquiry",
+        form_class=EnquiryForm,
+        form_kwargs={"investigation": inv},
+        perform=lambda i, d: actions.enquiry_add(
+            i,
+            actor=request.user,
+            description=d["description"],
+            substantive=d["substantive"],
+            owner=d["owner"],
+            due_date=d["due_date"],
+        ),
+        title="Add an enquiry",
+        submit="Add the enquiry",
+        success="Enquiry added",
+        initial={"owner": inv.oic_id or request.user.pk},
+    )
+
+
+def enquiry_complete(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    enquiry = get_object_or_404(Enquiry, pk=pk, investigation=inv)
+    return _action_page(
+        request,
+        inv,
+        permission="change_enquiry",
+        form_class=EnquiryCompleteForm,
+        perform=lambda i, d: actions.enquiry_complete(
+            enquiry, actor=request.user, completed_at=d["completed_at"], result=d["result"]
+        ),
+        title=f"Complete the enquiry: {enquiry.description}",
+        submit="Mark as complete",
+        success="Enquiry completed",
+    )
+
+
+def suspect_new(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="add_suspect",
+        form_class=SuspectForm,
+        perform=lambda i, d: actions.suspect_add(i, actor=request.user, **d),
+        title="Add a suspect",
+        submit="Add the suspect",
+        success="Suspect added",
+    )
+
+
+def suspect_edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    suspect = get_object_or_404(Suspect, pk=pk, investigation=inv)
+    fields = list(SuspectForm.base_fields)
+    return _action_page(
+        request,
+        inv,
+        permission="change_suspect",
+        form_class=SuspectEditForm,
+        perform=lambda i, d: actions.suspect_update(
+            suspect,
+            actor=request.user,
+            expected_version=d.pop("version"),
+            **d,
+        ),
+        title=f"Update suspect: {suspect.name}",
+        submit="Save changes",
+        success="Suspect updated",
+        initial={name: getattr(suspect, name) for name in fields},
+    )
+
+
+def review_new(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="add_supervisoryreview",
+        form_class=SupervisoryReviewForm,
+        perform=lambda i, d: actions.supervisory_review_add(
+            i, actor=request.user, direction=d["direction"], next_review_due=d["next_review_due"]
+        ),
+        title="Record a supervisory review",
+        submit="Save the review",
+        success="Supervisory review recorded",
+    )
+
+
+def closure_request(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="request_closure",
+        form_class=ClosureRequestForm,
+        perform=lambda i, d: actions.closure_request(
+            i,
+            actor=request.user,
+            expected_version=d["version"],
+            proposed_outcome=d["proposed_outcome"],
+            proposed_nfa_reason=d["proposed_nfa_reason"],
+            rationale=d["rationale"],
+        ),
+        title="Request closure",
+        submit="Send for supervisor review",
+        success="Closure requested: a supervisor will review it",
+    )
+
+
+def closure_review(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = access.get_investigation_for_user(
+        request.user, reference, queryset=Investigation.objects.with_detail()
+    )
+    pending = next(
+        (r for r in inv.closure_reviews.all() if r.decision == ClosureDecision.PENDING), None
+    )
+    enquiries = list(inv.enquiries.all())
+
+    def perform(i: Investigation, d: dict[str, Any]) -> Any:
+        decide = actions.closure_approve if d["decision"] == "approve" else actions.closure_reject
+        return decide(
+            i, actor=request.user, expected_version=d["version"], rationale=d["rationale"]
+        )
+
+    facts = {
+        "pending": pending,
+        "offences": list(inv.offences.all()),
+        "enquiries": enquiries,
+        "completed_enquiries": [e for e in enquiries if e.is_complete],
+        "substantive_done": [e for e in enquiries if e.is_complete and e.substantive],
+        "suspects": list(inv.suspects.all()),
+        "reviews": list(inv.supervisory_reviews.all()),
+    }
+    for extend in _closure_fact_extensions:
+        facts.update(extend(inv))
+    return _action_page(
+        request,
+        inv,
+        permission="review_closure",
+        form_class=ClosureDecisionForm,
+        perform=perform,
+        title="Review the closure request",
+        submit="Record the decision",
+        success="Closure decision recorded",
+        template="investigations/closure_review.html",
+        extra=facts,
+    )
+
+
+_closure_fact_extensions: list[Callable[[Investigation], dict[str, Any]]] = []
+
+
+def register_closure_fact_extension(extension: Callable[[Investigation], dict[str, Any]]) -> None:
+    _closure_fact_extensions.append(extension)
+
+
+def reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="reopen_investigation",
+        form_class=ReopenForm,
+        perform=lambda i, d: actions.investigation_reopen(
+            i, actor=request.user, expected_version=d["version"], reason=d["reason"]
+        ),
+        title="Reopen the investigation",
+        submit="Reopen",
+        success="Investigation reopened",
+    )
+
+
+def share(request: HttpRequest, reference: str) -> HttpResponse:
+    inv = _case(request, reference)
+    return _action_page(
+        request,
+        inv,
+        permission="share_investigation",
+        form_class=ShareForm,
+        form_kwargs={"investigation": inv},
+        perform=lambda i, d: actions.investigation_share(
+            i, actor=request.user, reason=d["reason"], **d["share_with"]
+        ),
+        title="Share with another unit or force",
+        submit="Share the investigation",
+        success="Investigation shared",
+    )
