@@ -40,7 +40,8 @@ from investigations.models import (
     Suspect,
 )
 from investigations.querysets import investigation_shares
-from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit
+from slaverycases.core.actionpage import action_form_page
+from slaverycases.core.errors import DomainError
 
 PAGE_SIZE = 25
 SORTS = {"-reported_at", "reported_at", "reference", "status"}
@@ -185,40 +186,23 @@ def _action_page(
     the action in its transaction, a clear message on a refusal (400) or a stale edit (409)."""
     if not access.may_act(request.user, investigation, permission):
         raise PermissionDenied("Your role or unit does not allow this on this case.")
-    kwargs = form_kwargs or {}
-    status = 200
-    if request.method == "POST":
-        form = form_class(request.POST, **kwargs)
-        if form.is_valid():
-            try:
-                perform(investigation, form.cleaned_data)
-            except StaleEdit as exc:
-                form.add_error(None, str(exc))
-                status = 409
-            except NotPermitted as exc:
-                raise PermissionDenied(str(exc)) from exc
-            except DomainError as exc:
-                form.add_error(None, str(exc))
-                status = 400
-            else:
-                messages.success(request, success)
-                return redirect("investigations:detail", reference=investigation.reference)
-        else:
-            status = 400
-    else:
-        form = form_class(initial={"version": investigation.version, **(initial or {})}, **kwargs)
-    return render(
+    detail_url = reverse("investigations:detail", args=[investigation.reference])
+    return action_form_page(
         request,
-        template,
-        {
-            "form": form,
+        form_class=form_class,
+        perform=lambda data: perform(investigation, data),
+        success_url=detail_url,
+        success_message=success,
+        template=template,
+        initial={"version": investigation.version, **(initial or {})},
+        form_kwargs=form_kwargs,
+        context={
             "investigation": investigation,
             "title": title,
             "submit": submit,
-            "cancel_url": reverse("investigations:detail", args=[investigation.reference]),
+            "cancel_url": detail_url,
             **(extra or {}),
         },
-        status=status,
     )
 
 

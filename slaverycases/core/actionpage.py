@@ -1,0 +1,54 @@
+"""The shape every action page shares: show the form; on a valid POST run the action in its
+transaction; turn a domain refusal into a message on the form (400), a stale edit into 409,
+a NotPermitted into 403; on success redirect with a success banner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit
+
+
+def action_form_page(
+    request: HttpRequest,
+    *,
+    form_class: type[forms.Form],
+    perform: Callable[[dict[str, Any]], Any],
+    success_url: str | Callable[[Any], str],
+    success_message: str,
+    template: str,
+    context: dict[str, Any],
+    initial: dict[str, Any] | None = None,
+    form_kwargs: dict[str, Any] | None = None,
+) -> HttpResponse:
+    kwargs = form_kwargs or {}
+    status = 200
+    if request.method == "POST":
+        form = form_class(request.POST, **kwargs)
+        if form.is_valid():
+            try:
+                result = perform(form.cleaned_data)
+            except StaleEdit as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            except NotPermitted as exc:
+                raise PermissionDenied(str(exc)) from exc
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+                status = 400
+            else:
+                messages.success(request, success_message)
+                url = success_url(result) if callable(success_url) else success_url
+                return redirect(url)
+        else:
+            status = 400
+    else:
+        form = form_class(initial=initial or {}, **kwargs)
+    return render(request, template, {"form": form, **context}, status=status)
