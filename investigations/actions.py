@@ -80,7 +80,7 @@ def _check_transition(investigation: Investigation, transition: str) -> None:
         )
 
 
-def _lock(
+def lock_investigation(
     investigation: Investigation, expected_version: int | None, *, open_only: bool = False
 ) -> Investigation:
     locked = Investigation.objects.select_for_update().get(pk=investigation.pk)
@@ -93,13 +93,13 @@ def _lock(
     return locked
 
 
-def _save(investigation: Investigation, fields: Iterable[str]) -> None:
+def save_investigation(investigation: Investigation, fields: Iterable[str]) -> None:
     investigation.version += 1
     investigation.updated_at = timezone.now()
     investigation.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def _record(
+def record_on_case(
     investigation: Investigation,
     *,
     actor: User,
@@ -179,7 +179,7 @@ def investigation_create(
         InvestigationExploitation(investigation=investigation, type=t)
         for t in sorted(set(exploitation_types))
     )
-    _record(
+    record_on_case(
         investigation,
         actor=actor,
         kind=TimelineKind.CREATED,
@@ -201,7 +201,7 @@ def investigation_update(
     location: str,
     exploitation_types: Iterable[str],
 ) -> Investigation:
-    inv = _lock(investigation, expected_version, open_only=True)
+    inv = lock_investigation(investigation, expected_version, open_only=True)
     if not access.may_change(actor, inv):
         raise NotPermitted("You cannot change this investigation.")
     changed = [
@@ -223,9 +223,9 @@ def investigation_update(
         InvestigationExploitation.objects.bulk_create(
             InvestigationExploitation(investigation=inv, type=t) for t in sorted(wanted - current)
         )
-    _save(inv, ["title", "summary", "source", "location"])
+    save_investigation(inv, ["title", "summary", "source", "location"])
     if changed:
-        _record(
+        record_on_case(
             inv,
             actor=actor,
             kind=TimelineKind.UPDATED,
@@ -249,7 +249,7 @@ def investigation_record_crime_decision(
 ) -> Investigation:
     """The National Crime Recording Standard decision: record the crime (with its first
     offence) or record a written reason for not recording it."""
-    inv = _lock(investigation, expected_version)
+    inv = lock_investigation(investigation, expected_version)
     _check_transition(inv, "record_crime_decision")
     if not access.may_change(actor, inv):
         raise NotPermitted("You cannot record the crime decision for this investigation.")
@@ -277,7 +277,7 @@ def investigation_record_crime_decision(
             raise DomainError("Give the reason the crime is not recorded.")
         inv.crime_not_recorded_reason = not_recorded_reason
         text = f"Not recorded as a crime: {not_recorded_reason}"
-    _save(
+    save_investigation(
         inv,
         [
             "crime_decision",
@@ -287,7 +287,7 @@ def investigation_record_crime_decision(
             "status",
         ],
     )
-    _record(inv, actor=actor, kind=TimelineKind.CRIME_DECISION, text=text)
+    record_on_case(inv, actor=actor, kind=TimelineKind.CRIME_DECISION, text=text)
     return inv
 
 
@@ -300,7 +300,7 @@ def investigation_allocate(
     oic: User,
     supervisor: User,
 ) -> Investigation:
-    inv = _lock(investigation, expected_version)
+    inv = lock_investigation(investigation, expected_version)
     _check_transition(inv, "allocate")
     if not access.may_allocate(actor, inv):
         raise NotPermitted("Only a supervisor of the owning unit can allocate this case.")
@@ -311,9 +311,9 @@ def investigation_allocate(
     if first:
         inv.status = Status.ALLOCATED
         inv.allocated_at = timezone.now()
-    _save(inv, ["oic", "supervisor", "status", "allocated_at"])
+    save_investigation(inv, ["oic", "supervisor", "status", "allocated_at"])
     verb = "Allocated" if first else "Re-allocated"
-    _record(
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.ALLOCATED,
@@ -334,7 +334,7 @@ def offence_record(
     notes: str = "",
     **extra: Any,
 ) -> Offence:
-    inv = _lock(investigation, None, open_only=True)
+    inv = lock_investigation(investigation, None, open_only=True)
     if not access.may_add_case_records(actor, inv):
         raise NotPermitted("You cannot record offences on this investigation.")
     if inv.status == Status.REPORTED:
@@ -352,8 +352,8 @@ def offence_record(
     )
     if inv.crime_recorded_at is None:
         inv.crime_recorded_at = recorded_at
-    _save(inv, ["crime_recorded_at"])
-    _record(
+    save_investigation(inv, ["crime_recorded_at"])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.OFFENCE,
@@ -374,7 +374,7 @@ def enquiry_add(
     owner: User,
     due_date: date | None = None,
 ) -> Enquiry:
-    inv = _lock(investigation, None, open_only=True)
+    inv = lock_investigation(investigation, None, open_only=True)
     if not access.may_add_case_records(actor, inv):
         raise NotPermitted("You cannot add enquiries to this investigation.")
     enquiry = Enquiry.objects.create(
@@ -385,8 +385,8 @@ def enquiry_add(
         due_date=due_date,
         created_by=actor,
     )
-    _save(inv, [])
-    _record(
+    save_investigation(inv, [])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.ENQUIRY,
@@ -402,7 +402,7 @@ def enquiry_complete(
     enquiry: Enquiry, *, actor: User, completed_at: datetime, result: str
 ) -> Enquiry:
     """Complete an enquiry. The first completed substantive enquiry starts the investigation."""
-    inv = _lock(enquiry.investigation, None, open_only=True)
+    inv = lock_investigation(enquiry.investigation, None, open_only=True)
     enquiry = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
     if not access.may_add_case_records(actor, inv):
         raise NotPermitted("You cannot complete enquiries on this investigation.")
@@ -420,8 +420,8 @@ def enquiry_complete(
     if enquiry.substantive and inv.status == Status.ALLOCATED:
         inv.status = TRANSITIONS["start"][1]  # type: ignore[assignment]
         fields.append("status")
-    _save(inv, fields)
-    _record(
+    save_investigation(inv, fields)
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.ENQUIRY,
@@ -429,7 +429,7 @@ def enquiry_complete(
         obj=enquiry,
     )
     if "status" in fields:
-        _record(
+        record_on_case(
             inv,
             actor=actor,
             kind=TimelineKind.STARTED,
@@ -440,12 +440,12 @@ def enquiry_complete(
 
 @transaction.atomic
 def suspect_add(investigation: Investigation, *, actor: User, **fields: Any) -> Suspect:
-    inv = _lock(investigation, None, open_only=True)
+    inv = lock_investigation(investigation, None, open_only=True)
     if not access.may_add_case_records(actor, inv):
         raise NotPermitted("You cannot add suspects to this investigation.")
     suspect = Suspect.objects.create(investigation=inv, created_by=actor, **fields)
-    _save(inv, [])
-    _record(
+    save_investigation(inv, [])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.SUSPECT,
@@ -460,7 +460,7 @@ def suspect_add(investigation: Investigation, *, actor: User, **fields: Any) -> 
 def suspect_update(
     suspect: Suspect, *, actor: User, expected_version: int, **fields: Any
 ) -> Suspect:
-    inv = _lock(suspect.investigation, expected_version, open_only=True)
+    inv = lock_investigation(suspect.investigation, expected_version, open_only=True)
     if not access.may_add_case_records(actor, inv):
         raise NotPermitted("You cannot change suspects on this investigation.")
     suspect = Suspect.objects.select_for_update().get(pk=suspect.pk)
@@ -470,10 +470,10 @@ def suspect_update(
     if suspect.charged_at and suspect.arrested_at and suspect.charged_at < suspect.arrested_at:
         raise DomainError("The charge cannot be before the arrest.")
     suspect.save(update_fields=list(fields))
-    _save(inv, [])
+    save_investigation(inv, [])
     if changed:
         labels = ", ".join(Suspect._meta.get_field(n).verbose_name for n in changed)
-        _record(
+        record_on_case(
             inv,
             actor=actor,
             kind=TimelineKind.SUSPECT,
@@ -491,7 +491,7 @@ def supervisory_review_add(
     direction: str,
     next_review_due: date | None,
 ) -> SupervisoryReview:
-    inv = _lock(investigation, None, open_only=True)
+    inv = lock_investigation(investigation, None, open_only=True)
     if not access.may_review(actor, inv):
         raise NotPermitted("Only a supervisor of the owning unit can review this case.")
     review = SupervisoryReview.objects.create(
@@ -500,8 +500,8 @@ def supervisory_review_add(
         direction=direction,
         next_review_due=next_review_due,
     )
-    _save(inv, [])
-    _record(
+    save_investigation(inv, [])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.REVIEW,
@@ -521,7 +521,7 @@ def closure_request(
     proposed_nfa_reason: str,
     rationale: str,
 ) -> ClosureReview:
-    inv = _lock(investigation, expected_version)
+    inv = lock_investigation(investigation, expected_version)
     _check_transition(inv, "request_closure")
     if not access.may_request_closure(actor, inv):
         raise NotPermitted("You cannot request closure of this investigation.")
@@ -539,8 +539,8 @@ def closure_request(
     )
     inv.status = Status.CLOSURE_REQUESTED
     inv.closure_requested_at = review.requested_at
-    _save(inv, ["status", "closure_requested_at"])
-    _record(
+    save_investigation(inv, ["status", "closure_requested_at"])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.CLOSURE_REQUESTED,
@@ -572,7 +572,7 @@ def _check_reviewer(actor: User, inv: Investigation, review: ClosureReview) -> N
 def closure_approve(
     investigation: Investigation, *, actor: User, expected_version: int, rationale: str
 ) -> Investigation:
-    inv = _lock(investigation, expected_version)
+    inv = lock_investigation(investigation, expected_version)
     _check_transition(inv, "approve_closure")
     review = _pending_review(inv)
     _check_reviewer(actor, inv, review)
@@ -589,8 +589,8 @@ def closure_approve(
     inv.outcome = review.proposed_outcome
     inv.nfa_reason = review.proposed_nfa_reason
     inv.outcome_rationale = rationale
-    _save(inv, ["status", "closed_at", "outcome", "nfa_reason", "outcome_rationale"])
-    _record(
+    save_investigation(inv, ["status", "closed_at", "outcome", "nfa_reason", "outcome_rationale"])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.CLOSURE_APPROVED,
@@ -604,7 +604,7 @@ def closure_approve(
 def closure_reject(
     investigation: Investigation, *, actor: User, expected_version: int, rationale: str
 ) -> Investigation:
-    inv = _lock(investigation, expected_version)
+    inv = lock_investigation(investigation, expected_version)
     _check_transition(inv, "reject_closure")
     review = _pending_review(inv)
     _check_reviewer(actor, inv, review)
@@ -617,8 +617,8 @@ def closure_reject(
     review.save(update_fields=["decision", "reviewer", "decided_at", "decision_rationale"])
     inv.status = Status.UNDER_INVESTIGATION if inv.started_at is not None else review.status_before
     inv.closure_requested_at = None
-    _save(inv, ["status", "closure_requested_at"])
-    _record(
+    save_investigation(inv, ["status", "closure_requested_at"])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.CLOSURE_REJECTED,
@@ -632,7 +632,7 @@ def closure_reject(
 def investigation_reopen(
     investigation: Investigation, *, actor: User, expected_version: int, reason: str
 ) -> Investigation:
-    inv = _lock(investigation, expected_version)
+    inv = lock_investigation(investigation, expected_version)
     _check_transition(inv, "reopen")
     if not access.may_reopen(actor, inv):
         raise NotPermitted("Only a supervisor of the owning unit can reopen this case.")
@@ -641,8 +641,10 @@ def investigation_reopen(
     inv.closure_requested_at = None
     inv.outcome = ""
     inv.nfa_reason = ""
-    _save(inv, ["status", "closed_at", "closure_requested_at", "outcome", "nfa_reason"])
-    _record(inv, actor=actor, kind=TimelineKind.REOPENED, text=f"Reopened: {reason}")
+    save_investigation(
+        inv, ["status", "closed_at", "closure_requested_at", "outcome", "nfa_reason"]
+    )
+    record_on_case(inv, actor=actor, kind=TimelineKind.REOPENED, text=f"Reopened: {reason}")
     return inv
 
 
@@ -658,7 +660,7 @@ def investigation_share(
 ) -> None:
     """Share read access with another unit, force or user (django-guardian), with a reason.
     Audited as a disclosure and a grant."""
-    inv = _lock(investigation, None)
+    inv = lock_investigation(investigation, None)
     if not access.may_share(actor, inv):
         raise NotPermitted("You cannot share this investigation.")
     if not reason.strip():
@@ -683,8 +685,8 @@ def investigation_share(
             group=group, permission=permission, content_object=inv
         )
         recipient = str(target)
-    _save(inv, [])
-    _record(
+    save_investigation(inv, [])
+    record_on_case(
         inv,
         actor=actor,
         kind=TimelineKind.SHARED,

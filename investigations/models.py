@@ -243,6 +243,14 @@ class Offence(models.Model):
     crime_reference = models.CharField(max_length=40)
     offence_type = models.CharField(max_length=30, choices=OffenceType.choices)
     recorded_at = models.DateTimeField()
+    victim = models.ForeignKey(
+        "victims.Victim",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offences",
+        help_text="The victim the crime is recorded for (one modern slavery crime per victim)",
+    )
     outcome = models.CharField(
         max_length=20, choices=OffenceOutcome.choices, default=OffenceOutcome.OPEN
     )

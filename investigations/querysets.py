@@ -48,13 +48,13 @@ class InvestigationQuerySet(models.QuerySet):
         return self.select_related("unit", "oic").prefetch_related("exploitation")
 
     def with_detail(self) -> InvestigationQuerySet:
-        from investigations.models import Enquiry, TimelineEvent
+        from investigations.models import Enquiry, Offence, TimelineEvent
 
         return self.select_related(
             "force", "unit", "oic", "supervisor", "created_by"
         ).prefetch_related(
             "exploitation",
-            "offences__recorded_by",
+            models.Prefetch("offences", Offence.objects.select_related("recorded_by", "victim")),
             models.Prefetch("enquiries", Enquiry.objects.select_related("owner")),
             "suspects",
             "supervisory_reviews__reviewer",

@@ -137,9 +137,21 @@ def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "shared_with": investigation_shares(investigation),
         "can": _capabilities(user, investigation),
     }
-    for extend in _detail_extensions:
-        context.update(extend(request, investigation))
+    merge_sections(context, (extend(request, investigation) for extend in _detail_extensions))
     return render(request, "investigations/detail.html", context)
+
+
+LIST_KEYS = ("extra_sections", "flag_sections", "extra_facts")
+
+
+def merge_sections(context: dict[str, Any], parts: Any) -> None:
+    """Merge what other apps add to a page: lists under LIST_KEYS are joined, the rest set."""
+    for part in parts:
+        for key, value in part.items():
+            if key in LIST_KEYS:
+                context[key] = [*context.get(key, []), *value]
+            else:
+                context[key] = value
 
 
 # Other apps add sections to the case page (victims, referrals, flags).
@@ -447,8 +459,7 @@ def closure_review(request: HttpRequest, reference: str) -> HttpResponse:
         "suspects": list(inv.suspects.all()),
         "reviews": list(inv.supervisory_reviews.all()),
     }
-    for extend in _closure_fact_extensions:
-        facts.update(extend(inv))
+    merge_sections(facts, (extend(inv) for extend in _closure_fact_extensions))
     return _action_page(
         request,
         inv,

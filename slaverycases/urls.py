@@ -12,6 +12,9 @@ urlpatterns = [
     path("account/", include("slaverycases.accounts.urls")),
     path("audit/", include("slaverycases.audit.urls")),
     path("investigations/", include("investigations.urls")),
+    path("investigations/<ref:reference>/", include("victims.case_urls")),
+    path("victims/", include("victims.urls")),
+    path("safeguarding/", include("safeguarding.urls")),
     path("admin/", admin.site.urls),
 ]
 

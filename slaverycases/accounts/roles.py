@@ -38,6 +38,8 @@ _CASE_WORK = [
     "victims.add_victim",
     "victims.change_victim",
     "safeguarding.add_contact",
+    "safeguarding.add_missingepisode",
+    "safeguarding.change_missingepisode",
     "referrals.add_nrmreferral",
     "referrals.change_nrmreferral",
 ]
@@ -61,6 +63,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "safeguarding.change_safeguardingplan",
         "safeguarding.add_contact",
         "safeguarding.add_relocation",
+        "safeguarding.add_missingepisode",
+        "safeguarding.change_missingepisode",
         "investigations.share_investigation",
         "investigations.print_investigation",
     ],

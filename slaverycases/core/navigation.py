@@ -17,6 +17,8 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     items: list[tuple[str, str]] = [("Home", reverse("core:home"))]
     if user.has_perm("investigations.view_investigation"):
         items.append(("Investigations", reverse("investigations:list")))
+    if user.has_role(roles.SAFEGUARDING_LEAD, roles.SUPERVISOR):
+        items.append(("Safeguarding", reverse("safeguarding:board")))
     if user.has_role(roles.AUDITOR):
         items.append(("Audit log", reverse("audit:list")))
     if user.is_staff:

@@ -19,7 +19,7 @@ def _case_url(page: Page) -> str:
     return page.url
 
 
-def test_report_to_approved_closure(live_server, page: Page, people):
+def test_report_to_approved_closure(live_server, page: Page, people, midday):
     today = timezone.localdate()
     d, m, y = str(today.day), str(today.month), str(today.year)
     base = live_server.url

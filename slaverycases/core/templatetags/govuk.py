@@ -115,9 +115,19 @@ def govuk_field(field: BoundField, **options: Any) -> SafeString:
 
 
 @register.simple_tag
-def govuk_error_summary(*forms_: forms.BaseForm) -> SafeString:
+def govuk_error_summary(*forms_: Any) -> SafeString:
     items: list[dict[str, str]] = []
+    flat: list[forms.BaseForm] = []
     for form in forms_:
+        if isinstance(form, forms.BaseFormSet):
+            if form.is_bound:
+                items.extend(
+                    {"href": "#main-content", "text": str(e)} for e in form.non_form_errors()
+                )
+            flat.extend(form.forms)
+        else:
+            flat.append(form)
+    for form in flat:
         if form is None or not form.is_bound:
             continue
         for error in form.non_field_errors():

@@ -1,0 +1,228 @@
+"""Every write to safeguarding records. Each writes an audit row and a timeline event on the
+victim's cases, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from investigations.actions import investigation_share, record_on_case
+from investigations.models import Investigation, TimelineKind
+from safeguarding import access
+from safeguarding.models import Contact, MissingEpisode, Relocation, SafeguardingPlan
+from slaverycases.audit.actions import audit_record
+from slaverycases.audit.models import AuditAction
+from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit
+from victims.models import Victim, VictimStatus
+
+if TYPE_CHECKING:
+    from slaverycases.accounts.models import Force, User
+
+
+def _victim_cases(victim: Victim, actor: User) -> list[Investigation]:
+    return list(
+        Investigation.objects.visible_to(actor).filter(involvements__victim=victim).distinct()
+    )
+
+
+def _on_cases(victim: Victim, actor: User, text: str, kind: TimelineKind, obj: Any) -> None:
+    cases = _victim_cases(victim, actor)
+    if not cases:
+        audit_record(actor=actor, action=AuditAction.ALTERATION, obj=obj)
+    for case in cases:
+        record_on_case(case, actor=actor, kind=kind, text=text, obj=obj)
+
+
+@transaction.atomic
+def plan_save(
+    victim: Victim,
+    *,
+    actor: User,
+    expected_version: int | None,
+    lead: User,
+    risk_level: str,
+    risks: Iterable[str],
+    measures: Iterable[str],
+    contact_every_days: int,
+    review_date: date,
+) -> SafeguardingPlan:
+    if not access.may_plan(actor):
+        raise NotPermitted("Only a safeguarding lead can set a safeguarding plan.")
+    if review_date <= timezone.localdate():
+        raise DomainError("Review date must be in the future.")
+    victim = Victim.objects.select_for_update().get(pk=victim.pk)
+    plan = SafeguardingPlan.objects.filter(victim=victim).first()
+    if plan is not None and plan.version != expected_version:
+        raise StaleEdit()
+    if plan is None:
+        plan = SafeguardingPlan(victim=victim, version=0)
+    plan.lead = lead
+    plan.risk_level = risk_level
+    plan.risks = sorted(set(risks))
+    plan.measures = sorted(set(measures))
+    plan.contact_every_days = contact_every_days
+    plan.review_date = review_date
+    plan.updated_at = timezone.now()
+    plan.version += 1
+    plan.save()
+    _on_cases(
+        victim,
+        actor,
+        f"Safeguarding plan for {victim.name}: {plan.get_risk_level_display().lower()} risk, "
+        f"contact every {contact_every_days} days",
+        TimelineKind.CONTACT,
+        plan,
+    )
+    return plan
+
+
+@transaction.atomic
+def contact_record(
+    victim: Victim,
+    *,
+    actor: User,
+    at: datetime,
+    method: str,
+    made: bool,
+    interpreter_used: bool,
+    notes: str,
+    next_contact_due: date,
+) -> Contact:
+    if not access.may_record_contact(actor):
+        raise NotPermitted("Your role cannot record contact with victims.")
+    if at > timezone.now():
+        raise DomainError("Date of contact must be today or in the past.")
+    if next_contact_due < timezone.localtime(at).date():
+        raise DomainError("Next contact due must be on or after the date of this contact.")
+    last = Contact.objects.filter(victim=victim).order_by("-at").first()
+    if last is not None and next_contact_due < timezone.localtime(last.at).date():
+        raise DomainError("Next contact due cannot be before the last contact.")
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(
+                victim=victim,
+                at=at,
+                method=method,
+                made=made,
+                by=actor,
+                interpreter_used=interpreter_used,
+                notes=notes,
+                next_contact_due=next_contact_due,
+            )
+    except IntegrityError:
+        raise DomainError("This contact has already been recorded.") from None
+    verb = "Contact made with" if made else "Attempted contact with"
+    _on_cases(
+        victim,
+        actor,
+        f"{verb} {victim.name} ({contact.get_method_display().lower()}); next contact due "
+        f"{next_contact_due:%-d %b %Y}",
+        TimelineKind.CONTACT,
+        contact,
+    )
+    return contact
+
+
+@transaction.atomic
+def relocation_record(
+    victim: Victim,
+    *,
+    actor: User,
+    relocated_on: date,
+    destination_type: str,
+    to_force: Force,
+    safe_house_location: str,
+    receiving_contact: str,
+    first_contact_within_days: int,
+) -> Relocation:
+    """Record a move to another force area or safe house. The receiving force gets access to
+    the victim's investigations (a django-guardian share, audited as a disclosure)."""
+    if not access.may_relocate(actor):
+        raise NotPermitted("Only a safeguarding lead can record a relocation.")
+    if relocated_on > timezone.localdate():
+        raise DomainError("Date of the move must be today or in the past.")
+    victim = Victim.objects.select_for_update().get(pk=victim.pk)
+    relocation = Relocation.objects.create(
+        victim=victim,
+        relocated_on=relocated_on,
+        destination_type=destination_type,
+        to_force=to_force,
+        safe_house_location=safe_house_location,
+        receiving_contact=receiving_contact,
+        first_contact_within_days=first_contact_within_days,
+        recorded_by=actor,
+    )
+    victim.current_force = to_force
+    victim.version += 1
+    victim.save(update_fields=["current_force", "version"])
+    cases = _victim_cases(victim, actor)
+    for case in cases:
+        if case.force_id != to_force.pk:
+            investigation_share(
+                case,
+                actor=actor,
+                force=to_force,
+                reason=f"{victim.name} relocated to {to_force.name}; contact owner "
+                f"{receiving_contact}",
+            )
+        record_on_case(
+            case,
+            actor=actor,
+            kind=TimelineKind.CONTACT,
+            text=f"{victim.name} relocated to {to_force.name} on {relocated_on:%-d %b %Y}; "
+            f"first contact due within {first_contact_within_days} days",
+            obj=relocation,
+        )
+    if not cases:
+        audit_record(actor=actor, action=AuditAction.ALTERATION, obj=relocation)
+    return relocation
+
+
+@transaction.atomic
+def missing_episode_open(
+    victim: Victim, *, actor: User, reported_missing_at: datetime, risk_level: str, notes: str
+) -> MissingEpisode:
+    if reported_missing_at > timezone.now():
+        raise DomainError("Date reported missing must be today or in the past.")
+    victim = Victim.objects.select_for_update().get(pk=victim.pk)
+    if MissingEpisode.objects.filter(victim=victim, found_at__isnull=True).exists():
+        raise DomainError(f"{victim.name} is already recorded as missing.")
+    episode = MissingEpisode.objects.create(
+        victim=victim,
+        reported_missing_at=reported_missing_at,
+        risk_level=risk_level,
+        notes=notes,
+        recorded_by=actor,
+    )
+    victim.status = VictimStatus.MISSING
+    victim.version += 1
+    victim.save(update_fields=["status", "version"])
+    _on_cases(victim, actor, f"{victim.name} reported missing", TimelineKind.CONTACT, episode)
+    return episode
+
+
+@transaction.atomic
+def missing_episode_found(episode: MissingEpisode, *, actor: User, found_at: datetime) -> None:
+    episode = MissingEpisode.objects.select_for_update().get(pk=episode.pk)
+    if episode.found_at is not None:
+        raise DomainError("This person has already been recorded as found.")
+    if found_at < episode.reported_missing_at:
+        raise DomainError("Date found cannot be before they were reported missing.")
+    if found_at > timezone.now():
+        raise DomainError("Date found must be today or in the past.")
+    episode.found_at = found_at
+    episode.save(update_fields=["found_at"])
+    victim = Victim.objects.select_for_update().get(pk=episode.victim_id)
+    victim.status = VictimStatus.POTENTIAL
+    victim.version += 1
+    victim.save(update_fields=["status", "version"])
+    _on_cases(victim, actor, f"{victim.name} found", TimelineKind.CONTACT, episode)
+
+
+def default_next_contact(plan: SafeguardingPlan | None) -> date:
+    days = plan.contact_every_days if plan else 7
+    return timezone.localdate() + timedelta(days=days)

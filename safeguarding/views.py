@@ -1,0 +1,164 @@
+"""The safeguarding lead's board and the safeguarding forms on a victim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+
+from safeguarding import access, actions
+from safeguarding.forms import ContactForm, FoundForm, MissingForm, PlanForm, RelocationForm
+from safeguarding.models import MissingEpisode, SafeguardingPlan
+from safeguarding.querysets import board_victims, missing_victims, relocations_awaiting_contact
+from slaverycases.core.actionpage import action_form_page
+from victims import access as victim_access
+from victims.models import Victim
+
+PAGE_SIZE = 50
+
+
+def board(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not access.may_use_board(user):
+        raise PermissionDenied("The safeguarding board is for safeguarding leads and supervisors.")
+    page = Paginator(board_victims(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "safeguarding/board.html",
+        {
+            "page_obj": page,
+            "querystring_base": "",
+            "today": timezone.localdate(),
+            "relocations": list(relocations_awaiting_contact(user)[:50]),
+            "missing": list(missing_victims(user)[:50]),
+        },
+    )
+
+
+def victim_safeguarding_section(
+    request: HttpRequest, victim: Victim, context: dict[str, Any]
+) -> dict[str, Any]:
+    """Shown on the victim's page (registered in apps.py)."""
+    plan = SafeguardingPlan.objects.filter(victim=victim).select_related("lead").first()
+    return {
+        "plan": plan,
+        "contacts": list(victim.contacts.select_related("by")[:20]),
+        "relocations": list(victim.relocations.select_related("to_force")),
+        "missing_episodes": list(victim.missing_episodes.all()),
+        "can_plan": access.may_plan(request.user),
+        "can_contact": access.may_record_contact(request.user),
+        "can_relocate": access.may_relocate(request.user),
+        "today": timezone.localdate(),
+        "victim_sections": [*context.get("victim_sections", []), "safeguarding/_victim.html"],
+    }
+
+
+def _victim(request: HttpRequest, pk: int) -> Victim:
+    return victim_access.get_victim_for_user(request.user, pk)
+
+
+def _page(victim: Victim, title: str, submit: str) -> dict[str, Any]:
+    url = reverse("victims:detail", args=[victim.pk])
+    return {"title": title, "submit": submit, "cancel_url": url, "victim": victim}
+
+
+def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = _victim(request, pk)
+    if not access.may_plan(request.user):
+        raise PermissionDenied("Only a safeguarding lead can set a safeguarding plan.")
+    plan = SafeguardingPlan.objects.filter(victim=victim).first()
+    initial: dict[str, Any] = {"lead": request.user.pk, "contact_every_days": 7}
+    if plan:
+        initial = {
+            "version": plan.version,
+            "lead": plan.lead_id,
+            "risk_level": plan.risk_level,
+            "risks": plan.risks,
+            "measures": plan.measures,
+            "contact_every_days": plan.contact_every_days,
+            "review_date": plan.review_date,
+        }
+    return action_form_page(
+        request,
+        form_class=PlanForm,
+        form_kwargs={"user": request.user},
+        perform=lambda d: actions.plan_save(
+            victim, actor=request.user, expected_version=d.pop("version"), **d
+        ),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="Safeguarding plan saved",
+        template="safeguarding/form.html",
+        context=_page(victim, f"Safeguarding plan for {victim.name}", "Save the plan"),
+        initial=initial,
+    )
+
+
+def contact_new(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = _victim(request, pk)
+    if not access.may_record_contact(request.user):
+        raise PermissionDenied("Your role cannot record contact with victims.")
+    plan = SafeguardingPlan.objects.filter(victim=victim).first()
+    return action_form_page(
+        request,
+        form_class=ContactForm,
+        perform=lambda d: actions.contact_record(victim, actor=request.user, **d),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="Contact recorded",
+        template="safeguarding/form.html",
+        context=_page(victim, f"Record contact with {victim.name}", "Save the contact"),
+        initial={"next_contact_due": actions.default_next_contact(plan)},
+    )
+
+
+def relocation_new(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = _victim(request, pk)
+    if not access.may_relocate(request.user):
+        raise PermissionDenied("Only a safeguarding lead can record a relocation.")
+    return action_form_page(
+        request,
+        form_class=RelocationForm,
+        perform=lambda d: actions.relocation_record(victim, actor=request.user, **d),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="Relocation recorded and the receiving force given access",
+        template="safeguarding/form.html",
+        context=_page(victim, f"Record a relocation of {victim.name}", "Save the relocation"),
+        initial={"first_contact_within_days": 7},
+    )
+
+
+def missing_new(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = _victim(request, pk)
+    if not request.user.has_perm("safeguarding.add_missingepisode"):
+        raise PermissionDenied("Your role cannot record missing episodes.")
+    return action_form_page(
+        request,
+        form_class=MissingForm,
+        perform=lambda d: actions.missing_episode_open(victim, actor=request.user, **d),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="Missing episode recorded",
+        template="safeguarding/form.html",
+        context=_page(victim, f"Report {victim.name} missing", "Save"),
+    )
+
+
+def missing_found(request: HttpRequest, pk: int) -> HttpResponse:
+    episode = get_object_or_404(MissingEpisode, pk=pk)
+    victim = _victim(request, episode.victim_id)
+    if not request.user.has_perm("safeguarding.change_missingepisode"):
+        raise PermissionDenied("Your role cannot change missing episodes.")
+    return action_form_page(
+        request,
+        form_class=FoundForm,
+        perform=lambda d: actions.missing_episode_found(
+            episode, actor=request.user, found_at=d["found_at"]
+        ),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message=f"{victim.name} recorded as found",
+        template="safeguarding/form.html",
+        context=_page(victim, f"Record {victim.name} as found", "Save"),
+    )

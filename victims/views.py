@@ -1,0 +1,363 @@
+"""Victim pages: the victims section of a case, multi-victim intake with a duplicate check,
+accounts, disclosures, custody events and the victim's own page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from investigations import access as case_access
+from investigations.models import Investigation
+from slaverycases.core.actionpage import action_form_page
+from slaverycases.core.errors import DomainError, NotPermitted
+from victims import access, actions
+from victims.forms import (
+    AccountForm,
+    CustodyEventForm,
+    DisclosureForm,
+    LinkOffenceForm,
+    VictimEditForm,
+    VictimRowFormSet,
+    VictimsIntakeForm,
+)
+from victims.models import CustodyEvent, Disclosure, Involvement
+
+MAX_ROWS = 30
+
+
+# --- sections other apps show -------------------------------------------------------------
+
+
+def case_victims_section(request: HttpRequest, investigation: Investigation) -> dict[str, Any]:
+    """The victims section of the case page (a fixed number of queries)."""
+    involvements = list(
+        Involvement.objects.filter(investigation=investigation)
+        .select_related("victim", "account_taken_by")
+        .prefetch_related(
+            Prefetch("disclosures", Disclosure.objects.select_related("offence")),
+            Prefetch(
+                "victim__custody_events",
+                CustodyEvent.objects.filter(investigation=investigation),
+            ),
+        )
+    )
+    return {
+        "involvements": involvements,
+        "offence_victims": True,
+        "see_sensitive": access.may_see_sensitive(request.user, [investigation]),
+        "extra_sections": ["victims/_case_victims.html"],
+    }
+
+
+def case_closure_facts(investigation: Investigation) -> dict[str, Any]:
+    involvements = list(
+        Involvement.objects.filter(investigation=investigation).select_related("victim")
+    )
+    not_spoken = [i for i in involvements if not i.spoken_to]
+    return {
+        "extra_facts": [
+            {
+                "label": "Victims spoken to",
+                "value": f"{len(involvements) - len(not_spoken)} of {len(involvements)}",
+                "warning": "Not everyone spoken to" if not_spoken else "",
+            }
+        ]
+    }
+
+
+# --- case pages ---------------------------------------------------------------------------
+
+
+def _case(request: HttpRequest, reference: str) -> Investigation:
+    inv = case_access.get_investigation_for_user(
+        request.user,
+        reference,
+        queryset=Investigation.objects.select_related("unit", "force", "oic", "supervisor"),
+    )
+    if not case_access.may_act(request.user, inv, "change_investigation"):
+        raise PermissionDenied("Your role or unit does not allow this on this case.")
+    return inv
+
+
+def _rows_wanted(request: HttpRequest) -> int:
+    raw = request.POST.get("victim-TOTAL_FORM_COUNT") or request.GET.get("count") or "3"
+    try:
+        return max(1, min(MAX_ROWS, int(raw)))
+    except ValueError:
+        return 3
+
+
+def victims_add(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add several victims found together. Before creating anyone, each person is checked
+    against the records the officer can see; possible matches are offered to link instead."""
+    inv = _case(request, reference)
+    if not request.user.has_perm("victims.add_victim"):
+        raise PermissionDenied("Your role cannot add victims.")
+    rows = _rows_wanted(request)
+    status = 200
+    matches_found = False
+    if request.method == "POST":
+        form = VictimsIntakeForm(request.POST)
+        formset = VictimRowFormSet(request.POST, prefix="victim")
+        if form.is_valid() and formset.is_valid():
+            people, matches_found = _resolve_matches(request, formset)
+            if people is not None:
+                try:
+                    actions.victims_add_to_investigation(
+                        inv,
+                        actor=request.user,
+                        people=people,
+                        identified_at=form.cleaned_data["identified_at"],
+                        offence_type=form.cleaned_data["offence_type"],
+                        indicators=form.cleaned_data["indicators"],
+                    )
+                except NotPermitted as exc:
+                    raise PermissionDenied(str(exc)) from exc
+                except DomainError as exc:
+                    form.add_error(None, str(exc))
+                    status = 400
+                else:
+                    messages.success(
+                        request,
+                        f"{len(people)} victim{'s' if len(people) != 1 else ''} added, each "
+                        "with a modern slavery crime recorded",
+                    )
+                    return redirect(
+                        reverse("investigations:detail", args=[inv.reference]) + "#victims"
+                    )
+        else:
+            status = 400
+    else:
+        form = VictimsIntakeForm()
+        formset = VictimRowFormSet(prefix="victim", initial=[{}] * rows)
+    return render(
+        request,
+        "victims/add.html",
+        {
+            "investigation": inv,
+            "form": form,
+            "formset": formset,
+            "rows": rows,
+            "matches_found": matches_found,
+            "cancel_url": reverse("investigations:detail", args=[inv.reference]),
+        },
+        status=status,
+    )
+
+
+def _resolve_matches(request: HttpRequest, formset: Any) -> tuple[list[dict] | None, bool]:
+    """Returns (people, asked): people to create or link, or None while the officer still has
+    to answer whether someone is already known."""
+    visible = access.victims_for_user(request.user)
+    people: list[dict[str, Any]] = []
+    unanswered = False
+    asked = False
+    for row in formset.forms:
+        data = dict(row.cleaned_data)
+        matches = list(
+            visible.possible_matches(
+                name=data["name"],
+                date_of_birth=data.get("date_of_birth"),
+                nationality=data.get("nationality") or "",
+            )
+        )
+        choice = data.pop("match", "") or ""
+        if matches:
+            asked = True
+            row.offer_matches(matches)
+            valid = {str(v.pk) for v in matches} | {"new"}
+            if choice not in valid:
+                unanswered = True
+                if choice:
+                    row.add_error("match", "Select an existing record or say this is a new person")
+                continue
+            if choice != "new":
+                data["existing_victim"] = next(v for v in matches if str(v.pk) == choice)
+        people.append(data)
+    return (None if unanswered else people), asked
+
+
+def _involvement(inv: Investigation, pk: int) -> Involvement:
+    return get_object_or_404(Involvement.objects.select_related("victim"), pk=pk, investigation=inv)
+
+
+def _detail_url(inv: Investigation) -> str:
+    return reverse("investigations:detail", args=[inv.reference]) + "#victims"
+
+
+def _page_context(inv: Investigation, title: str, submit: str) -> dict[str, Any]:
+    return {
+        "investigation": inv,
+        "title": title,
+        "submit": submit,
+        "cancel_url": _detail_url(inv),
+    }
+
+
+def account_record(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    involvement = _involvement(inv, pk)
+    return action_form_page(
+        request,
+        form_class=AccountForm,
+        perform=lambda d: actions.involvement_record_account(
+            involvement,
+            actor=request.user,
+            taken_at=d["taken_at"],
+            interpreter_used=d["interpreter_used"],
+            interpreter_language=d["interpreter_language"],
+            summary=d["summary"],
+            indicators=d["indicators"],
+        ),
+        success_url=_detail_url(inv),
+        success_message=f"{involvement.label}'s account recorded",
+        template="investigations/form.html",
+        context=_page_context(
+            inv, f"Record {involvement.label}'s account ({involvement.victim.name})", "Save"
+        ),
+        initial={
+            "indicators": involvement.indicators,
+            "interpreter_used": "yes" if involvement.victim.interpreter_needed else "",
+        },
+    )
+
+
+def disclosure_new(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    involvement = _involvement(inv, pk)
+    return action_form_page(
+        request,
+        form_class=DisclosureForm,
+        perform=lambda d: actions.disclosure_record(
+            involvement,
+            actor=request.user,
+            offence_type=d["offence_type"],
+            disclosed_at=d["disclosed_at"],
+            account=d["account"],
+        ),
+        success_url=_detail_url(inv),
+        success_message="Disclosure recorded: record the offence it describes within 24 hours",
+        template="investigations/form.html",
+        context=_page_context(
+            inv,
+            f"Record a disclosure by {involvement.label} ({involvement.victim.name})",
+            "Save the disclosure",
+        ),
+    )
+
+
+def disclosure_link(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    disclosure = get_object_or_404(
+        Disclosure.objects.select_related("involvement__victim"),
+        pk=pk,
+        involvement__investigation=inv,
+    )
+    return action_form_page(
+        request,
+        form_class=LinkOffenceForm,
+        form_kwargs={"disclosure": disclosure},
+        perform=lambda d: actions.disclosure_link_offence(
+            disclosure,
+            actor=request.user,
+            offence=d["offence"],
+            crime_reference=(d["crime_reference"] or "").strip(),
+        ),
+        success_url=_detail_url(inv),
+        success_message="Disclosure linked to the recorded offence",
+        template="investigations/form.html",
+        context=_page_context(
+            inv,
+            f"Record the offence {disclosure.involvement.label} disclosed: "
+            f"{disclosure.get_offence_type_display().lower()}",
+            "Link the offence",
+        ),
+    )
+
+
+def custody_event_new(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    involvement = _involvement(inv, pk)
+    return action_form_page(
+        request,
+        form_class=CustodyEventForm,
+        perform=lambda d: actions.custody_event_record(
+            involvement.victim, investigation=inv, actor=request.user, **d
+        ),
+        success_url=_detail_url(inv),
+        success_message="Arrest or charge recorded",
+        template="investigations/form.html",
+        context=_page_context(
+            inv, f"Record an arrest or charge of {involvement.victim.name}", "Save"
+        ),
+    )
+
+
+# --- the victim's own page ---------------------------------------------------------------
+
+
+def victim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = access.get_victim_for_user(request.user, pk)
+    visible_cases = case_access.investigations_for_user(request.user).values("pk")
+    involvements = list(
+        Involvement.objects.filter(victim=victim, investigation_id__in=visible_cases)
+        .select_related("investigation__unit", "investigation__oic")
+        .prefetch_related("disclosures__offence")
+    )
+    hidden = (
+        Involvement.objects.filter(victim=victim)
+        .exclude(investigation_id__in=visible_cases)
+        .count()
+    )
+    cases = [i.investigation for i in involvements]
+    actions.victim_consulted(victim, actor=request.user)
+    context: dict[str, Any] = {
+        "victim": victim,
+        "involvements": involvements,
+        "hidden_cases": hidden,
+        "see_sensitive": access.may_see_sensitive(request.user, cases),
+        "can_change": access.may_change_victim(request.user, cases),
+        "victim_sections": [],
+    }
+    for extend in _victim_extensions:
+        context.update(extend(request, victim, context))
+    return render(request, "victims/detail.html", context)
+
+
+_victim_extensions: list[Any] = []
+
+
+def register_victim_extension(extension: Any) -> None:
+    _victim_extensions.append(extension)
+
+
+def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = access.get_victim_for_user(request.user, pk)
+    visible_cases = case_access.investigations_for_user(request.user).values("pk")
+    cases = list(Investigation.objects.filter(pk__in=visible_cases, involvements__victim=victim))
+    if not access.may_change_victim(request.user, cases):
+        raise PermissionDenied("You cannot change this victim's record.")
+    sensitive = access.may_see_sensitive(request.user, cases)
+    fields = [f for f in VictimEditForm.base_fields if f != "version"]
+    if not sensitive:
+        fields = [f for f in fields if f not in VictimEditForm.SENSITIVE]
+    url = reverse("victims:detail", args=[victim.pk])
+    return action_form_page(
+        request,
+        form_class=VictimEditForm,
+        form_kwargs={"sensitive": sensitive},
+        perform=lambda d: actions.victim_update(
+            victim, actor=request.user, expected_version=d.pop("version"), **d
+        ),
+        success_url=url,
+        success_message="Victim's record saved",
+        template="investigations/form.html",
+        context={"title": f"Change {victim.name}'s record", "submit": "Save", "cancel_url": url},
+        initial={"version": victim.version, **{f: getattr(victim, f) for f in fields}},
+    )
