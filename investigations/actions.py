@@ -67,8 +67,18 @@ def register_after_change_hook(hook: Callable[[int], None]) -> None:
 
 
 def _after_commit(investigation_id: int) -> None:
+    """Run the hooks once per case per transaction, after it commits."""
+    connection = transaction.get_connection()
     for hook in _after_change_hooks:
-        transaction.on_commit(lambda hook=hook: hook(investigation_id))
+        key = (hook, investigation_id)
+        if any(getattr(f, "hook_key", None) == key for _, f, _ in connection.run_on_commit):
+            continue
+
+        def run(hook: Callable[[int], None] = hook) -> None:
+            hook(investigation_id)
+
+        run.hook_key = key  # type: ignore[attr-defined]
+        transaction.on_commit(run)
 
 
 def _check_transition(investigation: Investigation, transition: str) -> None:

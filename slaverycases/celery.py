@@ -14,6 +14,11 @@ app.autodiscover_tasks()
 
 # Every periodic job, in one place. Tasks are thin and idempotent: running one twice is safe.
 app.conf.beat_schedule = {
+    "flag-scan": {
+        "task": "slaverycases.flags.tasks.scan_all",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
     "worker-heartbeat": {
         "task": "slaverycases.core.tasks.record_heartbeat",
         "schedule": 60.0,

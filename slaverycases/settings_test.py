@@ -18,3 +18,7 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Celery tasks queued by the app run in-process in tests (after commit); the worker tests
+# switch this off and use a real worker over Redis.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -15,6 +15,7 @@ urlpatterns = [
     path("investigations/<ref:reference>/", include("victims.case_urls")),
     path("victims/", include("victims.urls")),
     path("safeguarding/", include("safeguarding.urls")),
+    path("flags/", include("slaverycases.flags.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -17,6 +17,12 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     items: list[tuple[str, str]] = [("Home", reverse("core:home"))]
     if user.has_perm("investigations.view_investigation"):
         items.append(("Investigations", reverse("investigations:list")))
+    flag_count = 0
+    if user.has_role(roles.SUPERVISOR, roles.SAFEGUARDING_LEAD):
+        from slaverycases.flags.querysets import queue_for
+
+        flag_count = queue_for(user).count()
+        items.append(("Flags", reverse("flags:queue")))
     if user.has_role(roles.SAFEGUARDING_LEAD, roles.SUPERVISOR):
         items.append(("Safeguarding", reverse("safeguarding:board")))
     if user.has_role(roles.AUDITOR):
@@ -27,5 +33,6 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     result = []
     for label, url in items:
         active = path == url if url == "/" else path.startswith(url)
-        result.append({"label": label, "url": url, "active": active, "count": 0})
+        count = flag_count if label == "Flags" else 0
+        result.append({"label": label, "url": url, "active": active, "count": count})
     return result

@@ -30,7 +30,10 @@ def _redis_broker() -> str:
 @pytest.fixture
 def celery_worker_process(transactional_db):
     """Start `celery worker` against the test database and a queue of its own."""
+    from slaverycases.celery import app
+
     broker = _redis_broker()
+    app.conf.task_always_eager = False
     queue = f"test-{uuid.uuid4().hex[:12]}"
     db = connection.settings_dict
     database_url = (
@@ -73,6 +76,7 @@ def celery_worker_process(transactional_db):
     try:
         yield queue, hostname
     finally:
+        app.conf.task_always_eager = True
         proc.terminate()
         try:
             proc.wait(timeout=20)

@@ -1,0 +1,80 @@
+"""The supervisor's flag queue, a flag's page, and the flags section of a case page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+
+from investigations import access as case_access
+from slaverycases.core.actionpage import action_form_page
+from slaverycases.flags import access, actions
+from slaverycases.flags.evidence import describe
+from slaverycases.flags.forms import FlagActionForm, FlagFilterForm
+from slaverycases.flags.models import Flag
+from slaverycases.flags.querysets import case_flags, queue_for
+
+PAGE_SIZE = 50
+
+
+def queue(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not access.may_see_queue(user):
+        raise PermissionDenied("The flag queue is for supervisors and safeguarding leads.")
+    form = FlagFilterForm(request.GET or None)
+    kind = form.cleaned_data["kind"] if form.is_bound and form.is_valid() else ""
+    page = Paginator(queue_for(user, kind=kind), PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    for flag in page:
+        flag.words = describe(flag, today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "flags/queue.html",
+        {
+            "form": form if form.is_bound else FlagFilterForm(),
+            "page_obj": page,
+            "querystring_base": (query.urlencode() + "&") if query else "",
+        },
+    )
+
+
+def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = get_object_or_404(Flag.objects.select_related("investigation", "victim"), pk=pk)
+    # The flag is as secret as its case.
+    case_access.get_investigation_for_user(request.user, flag.investigation.reference)
+    if not access.may_act_on_flag(request.user, flag):
+        raise PermissionDenied("You cannot act on this flag.")
+    flag.words = describe(flag)
+
+    def perform(data: dict[str, Any]) -> Flag:
+        if data["action"] == "acknowledge":
+            return actions.flag_acknowledge(flag, actor=request.user)
+        if data["action"] == "resolve":
+            return actions.flag_resolve(flag, actor=request.user, reason=data["reason"])
+        return actions.flag_dismiss(flag, actor=request.user, reason=data["reason"])
+
+    return action_form_page(
+        request,
+        form_class=FlagActionForm,
+        perform=perform,
+        success_url=reverse("flags:queue"),
+        success_message="Flag updated",
+        template="flags/detail.html",
+        context={"flag": flag, "cancel_url": reverse("flags:queue")},
+    )
+
+
+def case_flags_section(request: HttpRequest, investigation: Any) -> dict[str, Any]:
+    flags = list(case_flags(investigation))
+    today = timezone.localdate()
+    for flag in flags:
+        flag.words = describe(flag, today)
+        flag.can_act = access.may_act_on_flag(request.user, flag)
+    return {"case_flags": flags, "flag_sections": ["flags/_case_flags.html"]}
