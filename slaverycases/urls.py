@@ -16,6 +16,7 @@ urlpatterns = [
     path("victims/", include("victims.urls")),
     path("safeguarding/", include("safeguarding.urls")),
     path("flags/", include("slaverycases.flags.urls")),
+    path("referrals/", include("referrals.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -42,6 +42,8 @@ _CASE_WORK = [
     "safeguarding.change_missingepisode",
     "referrals.add_nrmreferral",
     "referrals.change_nrmreferral",
+    "referrals.add_dutytonotify",
+    "referrals.add_agencyreferral",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -25,6 +25,8 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
         items.append(("Flags", reverse("flags:queue")))
     if user.has_role(roles.SAFEGUARDING_LEAD, roles.SUPERVISOR):
         items.append(("Safeguarding", reverse("safeguarding:board")))
+    if user.has_perm("referrals.add_nrmreferral"):
+        items.append(("Referrals", reverse("referrals:list")))
     if user.has_role(roles.AUDITOR):
         items.append(("Audit log", reverse("audit:list")))
     if user.is_staff:

@@ -100,7 +100,9 @@ class FlagSettings(models.Model):
     unrecorded_offence_hours = models.PositiveSmallIntegerField(default=24)
     nrm_consider_days = models.PositiveSmallIntegerField(default=2)
     supervision_days = models.PositiveSmallIntegerField(default=28)
-    nrm_decision_days = models.PositiveSmallIntegerField(default=45)
+    nrm_decision_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Reasonable grounds target: 5 working days"
+    )
 
     class Meta:
         verbose_name_plural = "flag settings"

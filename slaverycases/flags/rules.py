@@ -404,6 +404,55 @@ def _nrm_missing_condition() -> Q | None:
     )
 
 
+def nrm_not_considered(
+    cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
+) -> Iterator[Row]:
+    """A victim identified more than N days ago with neither an NRM referral nor an MS1."""
+    condition = _nrm_missing_condition()
+    if condition is None:
+        return
+    rows = (
+        Involvement.objects.filter(
+            investigation__in=cases.filter(status__in=OPEN).values("pk"),
+            identified_at__lt=now - timedelta(days=cfg.nrm_consider_days),
+        )
+        .filter(condition)
+        .values_list("investigation_id", "victim_id", "identified_at")
+    )
+    for case_id, victim_id, identified_at in rows.iterator(chunk_size=5000):
+        yield (
+            case_id,
+            victim_id,
+            Severity.HIGH,
+            {"identified_at": _iso(identified_at), "days": cfg.nrm_consider_days},
+        )
+
+
+def nrm_decision_overdue(
+    cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
+) -> Iterator[Row]:
+    """An NRM referral with no reasonable grounds decision after N days."""
+    from referrals.models import Decision, NrmReferral
+
+    rows = (
+        NrmReferral.objects.filter(
+            investigation__in=cases.values("pk"),
+            rg_decision=Decision.PENDING,
+            submitted_on__lt=timezone.localdate(now) - timedelta(days=cfg.nrm_decision_days),
+        )
+        .values("investigation_id", "victim_id")
+        .annotate(first=Max("submitted_on"))
+        .order_by()
+    )
+    for row in rows.iterator(chunk_size=5000):
+        yield (
+            row["investigation_id"],
+            row["victim_id"],
+            Severity.MEDIUM,
+            {"submitted_at": _iso(row["first"]), "days": cfg.nrm_decision_days},
+        )
+
+
 RULES: dict[str, Rule] = {
     FlagKind.DELAYED_START: delayed_start,
     FlagKind.UNRECORDED_LINKED_OFFENCE: unrecorded_linked_offence,
@@ -412,4 +461,6 @@ RULES: dict[str, Rule] = {
     FlagKind.RELOCATED_VICTIM_NO_CONTACT: relocated_victim_no_contact,
     FlagKind.VICTIM_CRIMINALISED: victim_criminalised,
     FlagKind.SUPERVISION_OVERDUE: supervision_overdue,
+    FlagKind.NRM_NOT_CONSIDERED: nrm_not_considered,
+    FlagKind.NRM_DECISION_OVERDUE: nrm_decision_overdue,
 }

@@ -17,8 +17,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_delayed_start_flag_is_acknowledged_then_clears(live_server, page: Page, people, midday):
     inv = factories.investigation(
-        people["officer.gmp"], stage="allocated", supervisor=people["supervisor.gmp"],
-        title="Cannabis farm, Cheetham Hill", days_ago=212,
+        people["officer.gmp"],
+        stage="allocated",
+        supervisor=people["supervisor.gmp"],
+        title="Cannabis farm, Cheetham Hill",
+        days_ago=212,
     )
     call_command("scan_flags")
     flag = Flag.objects.get(investigation=inv, kind=FlagKind.DELAYED_START)
@@ -51,12 +54,16 @@ def test_delayed_start_flag_is_acknowledged_then_clears(live_server, page: Page,
     ).check()
     page.get_by_role("button", name="Add the enquiry").click()
     expect_banner(page, "Enquiry added")
-    page.get_by_role(
-        "link", name="Complete Interview the boy with an appropriate adult"
-    ).click()
+    page.get_by_role("link", name="Complete Interview the boy with an appropriate adult").click()
     done = timezone.localtime() - timedelta(hours=1)
-    fill_date(page, "Date and time completed", str(done.day), str(done.month), str(done.year),
-              done.strftime("%H:%M"))
+    fill_date(
+        page,
+        "Date and time completed",
+        str(done.day),
+        str(done.month),
+        str(done.year),
+        done.strftime("%H:%M"),
+    )
     page.get_by_label("Result").fill("Account taken; he was trafficked from Albania.")
     page.get_by_role("button", name="Mark as complete").click()
     expect_banner(page, "Enquiry completed")

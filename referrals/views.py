@@ -1,0 +1,197 @@
+"""Referral pages: forms on a victim, the force's referral list and reconciliation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from investigations import access as case_access
+from investigations.models import Investigation
+from referrals import actions
+from referrals.forms import (
+    AgencyReferralForm,
+    DutyToNotifyForm,
+    LinkCrimeForm,
+    NrmDecisionForm,
+    NrmReferralForm,
+    ReferralFilterForm,
+)
+from referrals.models import NrmReferral
+from referrals.querysets import referrals_for_user
+from slaverycases.core.actionpage import action_form_page
+from victims import access as victim_access
+from victims.models import Victim
+
+PAGE_SIZE = 50
+
+
+def referral_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.has_perm("referrals.add_nrmreferral"):
+        raise PermissionDenied("Your role does not work with referrals.")
+    form = ReferralFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_bound and form.is_valid() else ""
+    page = Paginator(referrals_for_user(user, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "referrals/list.html",
+        {
+            "form": form if form.is_bound else ReferralFilterForm(),
+            "page_obj": page,
+            "querystring_base": (query.urlencode() + "&") if query else "",
+        },
+    )
+
+
+def victim_referrals_section(
+    request: HttpRequest, victim: Victim, context: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "nrm_referrals": list(
+            victim.nrm_referrals.select_related("linked_offence", "investigation")
+        ),
+        "ms1s": list(victim.duty_to_notify.all()),
+        "agency_referrals": list(victim.agency_referrals.all()),
+        "can_refer": request.user.has_perm("referrals.add_nrmreferral"),
+        "victim_sections": [*context.get("victim_sections", []), "referrals/_victim.html"],
+    }
+
+
+def _victim_and_cases(request: HttpRequest, pk: int) -> tuple[Victim, list[Investigation]]:
+    victim = victim_access.get_victim_for_user(request.user, pk)
+    if not request.user.has_perm("referrals.add_nrmreferral"):
+        raise PermissionDenied("Your role cannot make referrals.")
+    cases = list(
+        case_access.investigations_for_user(request.user)
+        .filter(involvements__victim=victim)
+        .distinct()
+    )
+    return victim, cases
+
+
+def _context(victim: Victim, title: str, submit: str) -> dict[str, Any]:
+    url = reverse("victims:detail", args=[victim.pk])
+    return {"title": title, "submit": submit, "cancel_url": url, "victim": victim}
+
+
+def nrm_new(request: HttpRequest, pk: int) -> HttpResponse:
+    victim, cases = _victim_and_cases(request, pk)
+    own_offence = (
+        victim.offences.filter(investigation__in=[c.pk for c in cases]).order_by("pk").first()
+    )
+    return action_form_page(
+        request,
+        form_class=NrmReferralForm,
+        form_kwargs={"victim": victim, "cases": cases},
+        perform=lambda d: actions.nrm_referral_submit(victim, actor=request.user, **d),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="NRM referral recorded",
+        template="referrals/form.html",
+        context={
+            **_context(
+                victim,
+                f"Refer {victim.name} to the National Referral Mechanism",
+                "Save the referral",
+            ),
+            "child": victim.is_child,
+        },
+        initial={
+            "organisation": request.user.force.name if request.user.force else "",
+            "linked_offence": own_offence.pk if own_offence else None,
+        },
+    )
+
+
+def nrm_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = get_object_or_404(NrmReferral.objects.select_related("victim"), pk=pk)
+    victim, _ = _victim_and_cases(request, referral.victim_id)
+    return action_form_page(
+        request,
+        form_class=NrmDecisionForm,
+        perform=lambda d: actions.nrm_decision_record(
+            referral,
+            actor=request.user,
+            expected_version=d["version"],
+            stage=d["stage"],
+            decision=d["decision"],
+            decided_on=d["decided_on"],
+        ),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="NRM decision recorded",
+        template="referrals/form.html",
+        context=_context(victim, f"Record an NRM decision for {victim.name}", "Save"),
+        initial={
+            "version": referral.version,
+            "stage": "rg" if referral.rg_decision == "pending" else "cg",
+        },
+    )
+
+
+def nrm_link(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = get_object_or_404(NrmReferral.objects.select_related("victim"), pk=pk)
+    victim, _ = _victim_and_cases(request, referral.victim_id)
+    return action_form_page(
+        request,
+        form_class=LinkCrimeForm,
+        form_kwargs={"referral": referral},
+        perform=lambda d: actions.nrm_referral_link_crime(
+            referral,
+            actor=request.user,
+            expected_version=d["version"],
+            offence=d["linked_offence"],
+            non_crime_reason=d["non_crime_reason"],
+        ),
+        success_url=reverse("referrals:list"),
+        success_message="Referral reconciled",
+        template="referrals/form.html",
+        context=_context(victim, f"Link {victim.name}'s NRM referral to a crime", "Save"),
+        initial={
+            "version": referral.version,
+            "linked_offence": referral.linked_offence_id,
+            "non_crime_reason": referral.non_crime_reason,
+        },
+    )
+
+
+def ms1_new(request: HttpRequest, pk: int) -> HttpResponse:
+    victim, cases = _victim_and_cases(request, pk)
+    if victim.is_child:
+        raise PermissionDenied(
+            "Children are referred to the NRM without consent: an MS1 is for adults only."
+        )
+    return action_form_page(
+        request,
+        form_class=DutyToNotifyForm,
+        form_kwargs={"cases": cases},
+        perform=lambda d: actions.duty_to_notify_submit(victim, actor=request.user, **d),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="Duty to Notify (MS1) recorded",
+        template="referrals/form.html",
+        context=_context(
+            victim, "Duty to Notify: an adult who declines the NRM (MS1)", "Save the MS1"
+        ),
+        initial={"nationality": victim.nationality},
+    )
+
+
+def agency_new(request: HttpRequest, pk: int) -> HttpResponse:
+    victim, cases = _victim_and_cases(request, pk)
+    return action_form_page(
+        request,
+        form_class=AgencyReferralForm,
+        form_kwargs={"cases": cases},
+        perform=lambda d: actions.agency_referral_record(victim, actor=request.user, **d),
+        success_url=reverse("victims:detail", args=[victim.pk]),
+        success_message="Agency referral recorded",
+        template="referrals/form.html",
+        context=_context(victim, f"Refer {victim.name} to another agency", "Save"),
+    )
