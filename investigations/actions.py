@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,6 +34,8 @@ from investigations.models import (
     TimelineEvent,
     TimelineKind,
 )
+from slaverycases.accounts.actions import sharing_group
+from slaverycases.accounts.roles import SUPERVISOR, works_cases
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
 from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit, TransitionNotAllowed
@@ -163,7 +165,7 @@ def investigation_create(
 ) -> Investigation:
     """Log a new report for the actor's unit. The reference is FORCE-YYYY-NNNNNN, numbered
     without gaps per force and year under concurrent creation."""
-    if not actor.has_perm("investigations.add_investigation"):
+    if not (works_cases(actor) and actor.has_perm("investigations.add_investigation")):
         raise NotPermitted("Your role cannot log new reports.")
     unit = unit or actor.unit
     if unit is None:
@@ -316,10 +318,16 @@ def investigation_allocate(
         raise NotPermitted("Only a supervisor of the owning unit can allocate this case.")
     if oic.unit_id != inv.unit_id or not oic.is_active:
         raise DomainError("The officer in charge must be an active member of the owning unit.")
+    if (
+        supervisor.unit_id != inv.unit_id
+        or not supervisor.is_active
+        or not supervisor.has_role(SUPERVISOR)
+    ):
+        raise DomainError("The supervisor must be an active supervisor of the owning unit.")
     first = inv.status == Status.RECORDED
     inv.oic, inv.supervisor = oic, supervisor
     if first:
-        inv.status = Status.ALLOCATED
+        inv.status = Status.UNDER_INVESTIGATION if inv.started_at else Status.ALLOCATED
         inv.allocated_at = timezone.now()
     save_investigation(inv, ["oic", "supervisor", "status", "allocated_at"])
     verb = "Allocated" if first else "Re-allocated"
@@ -351,6 +359,8 @@ def offence_record(
         raise TransitionNotAllowed("Record the crime recording decision first.")
     if recorded_at < inv.reported_at:
         raise DomainError("The offence cannot be recorded before the report was made.")
+    if recorded_at > timezone.now():
+        raise DomainError("The date the offence was recorded must be today or in the past.")
     offence = Offence.objects.create(
         investigation=inv,
         crime_reference=crime_reference,
@@ -420,6 +430,8 @@ def enquiry_complete(
         raise DomainError("This enquiry is already complete.")
     if completed_at < inv.reported_at:
         raise DomainError("The enquiry cannot be completed before the report was made.")
+    if completed_at > timezone.now():
+        raise DomainError("The date completed must be today or in the past.")
     enquiry.completed_at = completed_at
     enquiry.result = result
     enquiry.save(update_fields=["completed_at", "result"])
@@ -625,7 +637,12 @@ def closure_reject(
     review.decided_at = timezone.now()
     review.decision_rationale = rationale
     review.save(update_fields=["decision", "reviewer", "decided_at", "decision_rationale"])
-    inv.status = Status.UNDER_INVESTIGATION if inv.started_at is not None else review.status_before
+    allocated = review.status_before != Status.RECORDED and inv.oic_id is not None
+    inv.status = (
+        Status.UNDER_INVESTIGATION
+        if inv.started_at is not None and allocated
+        else review.status_before
+    )
     inv.closure_requested_at = None
     save_investigation(inv, ["status", "closure_requested_at"])
     record_on_case(
@@ -687,10 +704,7 @@ def investigation_share(
         target = unit if unit is not None else force
         if target is None:
             raise DomainError("Choose who to share the investigation with.")
-        group = (
-            target.group
-            or Group.objects.get_or_create(name=f"{'unit' if unit else 'force'}:{target.pk}")[0]
-        )
+        group = sharing_group(target)
         InvestigationGroupObjectPermission.objects.get_or_create(
             group=group, permission=permission, content_object=inv
         )

@@ -129,14 +129,18 @@ class AllocateForm(VersionedForm):
 
     def __init__(self, *args: Any, investigation: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        messages = {
+            "oic": (
+                "Select the officer in charge",
+                "Select an officer in charge from the owning unit",
+            ),
+            "supervisor": ("Select the supervisor", "Select a supervisor from the owning unit"),
+        }
         for name, role in (("oic", roles.OFFICER), ("supervisor", roles.SUPERVISOR)):
             field = _unit_members(investigation.unit_id, role)
             field.label = self.fields[name].label
-            what = str(field.label).lower()
-            field.error_messages = {
-                "required": "Select the " + what,
-                "invalid_choice": "Select a " + what + " from the owning unit",  # noqa: S608
-            }
+            required, invalid = messages[name]
+            field.error_messages = {"required": required, "invalid_choice": invalid}
             field.label_from_instance = lambda u: u.display_name
             self.fields[name] = field
 

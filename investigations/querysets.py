@@ -19,10 +19,9 @@ class InvestigationQuerySet(models.QuerySet):
             InvestigationGroupObjectPermission,
             InvestigationUserObjectPermission,
         )
+        from slaverycases.accounts.roles import works_cases
 
-        if not (user.is_authenticated and user.is_active):
-            return self.none()
-        if not user.has_perm("investigations.view_investigation"):
+        if not works_cases(user) or not user.has_perm("investigations.view_investigation"):
             return self.none()
         own = Q(oic_id=user.pk) | Q(supervisor_id=user.pk)
         if user.unit_id:

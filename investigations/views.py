@@ -40,6 +40,7 @@ from investigations.models import (
     Suspect,
 )
 from investigations.querysets import investigation_shares
+from slaverycases.accounts.roles import works_cases
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.errors import DomainError
 
@@ -49,7 +50,7 @@ SORTS = {"-reported_at", "reported_at", "reference", "status"}
 
 def investigation_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not user.has_perm("investigations.view_investigation"):
+    if not (works_cases(user) and user.has_perm("investigations.view_investigation")):
         raise PermissionDenied("Your role does not give access to investigations.")
     form = InvestigationFilterForm(request.GET or None, user=user)
     filters: dict[str, Any] = {}
@@ -85,9 +86,11 @@ def investigation_list(request: HttpRequest) -> HttpResponse:
 
 def investigation_new(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not user.has_perm("investigations.add_investigation") or user.unit_id is None:
+    if not (works_cases(user) and user.has_perm("investigations.add_investigation")) or (
+        user.unit_id is None
+    ):
         raise PermissionDenied("Your role cannot log new reports.")
-    form = IntakeForm(request.POST or None)
+    form = IntakeForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -198,6 +201,8 @@ def _action_page(
     the action in its transaction, a clear message on a refusal (400) or a stale edit (409)."""
     if not access.may_act(request.user, investigation, permission):
         raise PermissionDenied("Your role or unit does not allow this on this case.")
+    if request.method == "GET":
+        actions.investigation_consulted(investigation, actor=request.user, what=title)
     detail_url = reverse("investigations:detail", args=[investigation.reference])
     return action_form_page(
         request,

@@ -31,6 +31,16 @@ def unit_ensure(*, force: Force, name: str) -> Unit:
     return unit
 
 
+def sharing_group(target: Force | Unit) -> Group:
+    """The group that holds a unit's or force's shares, created and linked if missing (a unit
+    or force added in the admin has none yet)."""
+    if target.group_id is not None:
+        return target.group  # type: ignore[return-value]
+    if isinstance(target, Force):
+        return force_ensure(code=target.code, name=target.name).group  # type: ignore[return-value]
+    return unit_ensure(force=target.force, name=target.name).group  # type: ignore[return-value]
+
+
 @transaction.atomic
 def unit_move(unit: Unit, *, to_force: Force, actor: User) -> Unit:
     """Move a unit (and its members) to another force, as force mergers require."""

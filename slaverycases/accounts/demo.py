@@ -61,7 +61,6 @@ def seed_people() -> dict[str, User]:
                 "force": forces[spec.force],
                 "unit": units[spec.force] if spec.unit else None,
                 "is_staff": spec.staff,
-                "is_superuser": spec.staff,
             },
         )
         if created:

@@ -78,9 +78,25 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_unit",
         "accounts.change_unit",
         "accounts.view_force",
+        "flags.view_flagsettings",
+        "flags.change_flagsettings",
+        "flags.view_flagrun",
     ],
     AUDITOR: ["audit.view_auditevent"],
 }
+
+
+CASE_ROLES = (OFFICER, SUPERVISOR, SAFEGUARDING_LEAD)
+
+
+def works_cases(user: Any) -> bool:
+    """Only the case-working roles see investigations: a superuser, a force administrator or
+    an auditor does not, whatever permissions they hold."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:  # has every permission: decide by role instead
+        return bool(user.has_role(*CASE_ROLES))
+    return bool(user.has_perm("investigations.view_investigation"))
 
 
 def sync_role_groups(apps: Any = None) -> None:

@@ -139,5 +139,5 @@ def govuk_error_messages(form: forms.BaseForm) -> None:
             field.error_messages["max_length"] = (
                 f"{label} must be {field.max_length} characters or fewer"
             )
-        if "invalid_choice" in field.error_messages:
+        if str(field.error_messages.get("invalid_choice", "")).startswith("Select a valid choice"):
             field.error_messages["invalid_choice"] = f"Select a valid option for {lowered}"

@@ -131,11 +131,6 @@ def test_get_investigation_for_user_is_404_for_outsiders(cases, officer, other_f
         access.get_investigation_for_user(officer, "GMP-1999-999999")
 
 
-@pytest.mark.xfail(
-    reason="BUG: the demo force administrator is a superuser; has_perm('view_investigation') is "
-    "then true and visible_to() shows it every case shared with its force",
-    strict=True,
-)
 def test_force_admin_sees_no_case_even_one_shared_with_its_force(
     cases, people, force_admin, officer
 ):
@@ -147,11 +142,6 @@ def test_force_admin_sees_no_case_even_one_shared_with_its_force(
     assert visible_titles(force_admin) == set()
 
 
-@pytest.mark.xfail(
-    reason="BUG: the demo force administrator is a superuser, so the list view's has_perm check "
-    "passes and it answers 200 instead of 403",
-    strict=True,
-)
 def test_force_admin_is_refused_the_list(client, force_admin):
     client.force_login(force_admin)
     assert client.get("/investigations/").status_code == 403
@@ -254,12 +244,6 @@ def test_a_refused_case_page_is_not_logged_as_a_consultation(client, cases, othe
     assert not AuditEvent.objects.filter(action=AuditAction.CONSULTATION).exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: only the case page writes a CONSULTATION row; the closure review page (case "
-    "facts, suspects), the edit form (the report) and the suspect form (name, date of birth, "
-    "nationality) show the same personal data with no audit row",
-    strict=True,
-)
 @pytest.mark.parametrize("suffix", ["edit/", "closure/review/", "suspects/{suspect}/edit/"])
 def test_other_pages_showing_case_data_are_audited_as_consultations(
     client, officer, supervisor, suffix

@@ -183,11 +183,6 @@ def test_roles_without_intake_cannot_log_a_report(request, officer, persona):
     assert not ReferenceCounter.objects.filter(last_number__gt=0).exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: the demo force administrator is a superuser, so has_perm() lets it log reports "
-    "(it has no unit, so it is refused only for that reason) and see the investigations list",
-    strict=True,
-)
 def test_force_admin_cannot_log_a_report(force_admin, officer):
     with pytest.raises(NotPermitted, match="role"):
         create(force_admin, unit=officer.unit)
@@ -605,11 +600,6 @@ def test_the_officer_in_charge_must_be_an_active_member_of_the_unit(
     assert snapshot(inv) == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: investigation_allocate checks the OIC's unit but not the supervisor's: any "
-    "user, of any force or role, can be named supervisor and so joins the case team",
-    strict=True,
-)
 def test_the_supervisor_named_must_be_a_supervisor_of_the_unit(
     officer, supervisor, other_force_officer
 ):
@@ -1413,12 +1403,6 @@ def test_sharing_needs_a_reason_and_a_recipient(officer, supervisor, other_force
     assert snapshot(inv) == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: investigation_share with a unit that has no sharing group (a unit added in the "
-    "Django admin) creates a group that is not linked to the unit, so the unit never sees the "
-    "case although the audit log records the disclosure",
-    strict=True,
-)
 def test_sharing_with_a_unit_added_in_the_admin_gives_its_members_access(officer, supervisor):
     wyp = Force.objects.get(code="WYP")
     new_unit = Unit.objects.create(force=wyp, name="WYP Safeguarding Hub")  # as UnitAdmin does
@@ -1476,12 +1460,6 @@ def _started_before_allocation(officer, supervisor) -> Investigation:
     return fresh
 
 
-@pytest.mark.xfail(
-    reason="BUG: investigation_allocate always moves RECORDED to ALLOCATED, even when the first "
-    "substantive enquiry is already complete (started_at set): the case shows 'Allocated' though "
-    "it is under investigation",
-    strict=True,
-)
 def test_allocating_a_case_already_started_puts_it_under_investigation(officer, supervisor):
     inv = _started_before_allocation(officer, supervisor)
     actions.investigation_allocate(
@@ -1490,11 +1468,6 @@ def test_allocating_a_case_already_started_puts_it_under_investigation(officer, 
     assert Investigation.objects.get(pk=inv.pk).status == Status.UNDER_INVESTIGATION
 
 
-@pytest.mark.xfail(
-    reason="BUG: closure_reject returns any case with started_at set to UNDER_INVESTIGATION, even "
-    "one requested from RECORDED that was never allocated (no officer in charge)",
-    strict=True,
-)
 def test_rejecting_closure_of_an_unallocated_case_does_not_skip_allocation(officer, supervisor):
     inv = _started_before_allocation(officer, supervisor)
     actions.closure_request(

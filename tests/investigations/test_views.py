@@ -1054,11 +1054,6 @@ def test_the_intake_form_rejects_bad_input(client, officer, over, error, kept):
     assert not ReferenceCounter.objects.filter(last_number__gt=0).exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: govuk_error_messages() overwrites every field's invalid_choice message, so "
-    "OffenceForm's own 'Select an offence from the list' is never shown",
-    strict=True,
-)
 def test_an_unknown_offence_type_gets_the_forms_own_message(client, officer, supervisor):
     inv = factories.investigation(officer, stage="allocated", supervisor=supervisor)
     client.force_login(officer)
@@ -1067,11 +1062,6 @@ def test_an_unknown_offence_type_gets_the_forms_own_message(client, officer, sup
     assert "Select an offence from the list" in response.content.decode()
 
 
-@pytest.mark.xfail(
-    reason="BUG: AllocateForm builds 'Select a ' + label, giving 'Select a officer in charge "
-    "from the owning unit' (GOV.UK wording needs 'an')",
-    strict=True,
-)
 def test_the_allocation_error_reads_well(client, officer, supervisor, other_force_officer):
     inv = factories.investigation(officer, stage="recorded", supervisor=supervisor)
     client.force_login(supervisor)
