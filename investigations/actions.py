@@ -663,14 +663,16 @@ def investigation_reopen(
     _check_transition(inv, "reopen")
     if not access.may_reopen(actor, inv):
         raise NotPermitted("Only a supervisor of the owning unit can reopen this case.")
+    if not reason.strip():
+        raise DomainError("Give the reason for reopening the investigation.")
     inv.status = Status.UNDER_INVESTIGATION
     inv.closed_at = None
     inv.closure_requested_at = None
     inv.outcome = ""
     inv.nfa_reason = ""
-    save_investigation(
-        inv, ["status", "closed_at", "closure_requested_at", "outcome", "nfa_reason"]
-    )
+    inv.outcome_rationale = ""
+    fields = ["status", "closed_at", "closure_requested_at", "outcome", "nfa_reason"]
+    save_investigation(inv, [*fields, "outcome_rationale"])
     record_on_case(inv, actor=actor, kind=TimelineKind.REOPENED, text=f"Reopened: {reason}")
     return inv
 
