@@ -12,3 +12,9 @@ class AccountsConfig(AppConfig):
 
         # Permissions of apps migrated after ours only exist after post_migrate: re-sync then.
         post_migrate.connect(sync_role_groups_after_migrate, dispatch_uid="accounts.sync_roles")
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from slaverycases.accounts.middleware import stamp_sign_in
+
+        user_logged_in.connect(stamp_sign_in, dispatch_uid="accounts.stamp_sign_in")

@@ -7,4 +7,5 @@ app_name = "accounts"
 urlpatterns = [
     path("sign-in/", views.SignInView.as_view(), name="sign-in"),
     path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
+    path("keep-alive/", views.keep_alive, name="keep-alive"),
 ]

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from slaverycases.accounts.forms import SignInForm
 
@@ -16,3 +18,10 @@ class SignInView(auth_views.LoginView):
 
 class SignOutView(auth_views.LogoutView):
     template_name = "registration/signed_out.html"
+
+
+@require_POST
+def keep_alive(request: HttpRequest) -> HttpResponse:
+    """The idle-timeout warning's "Stay signed in" button: any request resets the idle clock
+    (SessionTimeoutMiddleware); this one just answers."""
+    return HttpResponse(status=204)

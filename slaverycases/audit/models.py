@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     GRANT = "grant", "Access granted"
     EXPORT = "export", "Export"
     ACCESS_DENIED = "access_denied", "Access denied"
+    LOCKOUT = "lockout", "Sign-in locked out"
 
 
 class AuditEvent(models.Model):

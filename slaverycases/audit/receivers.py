@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -20,6 +21,11 @@ def _signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(actor=user, action=AuditAction.SIGN_OUT)
+
+
+@receiver(user_locked_out, dispatch_uid="audit.lockout")
+def _locked_out(sender: Any, request: Any = None, username: str = "", **kwargs: Any) -> None:
+    audit_record(actor=None, action=AuditAction.LOCKOUT, username=str(username or "")[:150])
 
 
 @receiver(user_login_failed, dispatch_uid="audit.sign_in_failed")

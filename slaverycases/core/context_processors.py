@@ -13,4 +13,5 @@ def service(request: HttpRequest) -> dict[str, Any]:
         "service_name": settings.SERVICE_NAME,
         "protective_marking": settings.PROTECTIVE_MARKING,
         "nav_items": navigation_for(request),
+        "idle_seconds": settings.SESSION_IDLE_SECONDS,
     }

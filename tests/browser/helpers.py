@@ -33,4 +33,4 @@ def fill_date(page: Page, legend: str, day: str, month: str, year: str, time: st
 
 
 def expect_banner(page: Page, text: str) -> None:
-    expect(page.locator(".govuk-notification-banner__heading")).to_contain_text(text)
+    expect(page.locator("main .govuk-notification-banner__heading")).to_contain_text(text)
