@@ -50,3 +50,21 @@ def test_audit_filter_rejects_a_backwards_date_range(client, auditor):
 def test_only_auditors_read_the_log(client, request, persona):
     client.force_login(request.getfixturevalue(persona))
     assert client.get("/audit/").status_code == 403
+
+
+def test_audit_csv_export_is_itself_audited_and_neutralises_formulas(client, auditor, officer):
+    audit_record(
+        actor=officer,
+        action=AuditAction.DISCLOSURE,
+        obj=officer,
+        recipient="=HYPERLINK(1)",
+        justification="+cmd",
+    )
+    client.force_login(auditor)
+    response = client.get("/audit/", {"format": "csv", "username": "officer.gmp"})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[0].startswith("at,username,ip_address,action")
+    assert "'=HYPERLINK(1)" in body and "'+cmd" in body
+    export = AuditEvent.objects.get(action=AuditAction.EXPORT, actor_username="auditor")
+    assert export.detail["filters"] == {"username": "officer.gmp"}
