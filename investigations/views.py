@@ -41,6 +41,7 @@ from investigations.models import (
 )
 from investigations.querysets import investigation_shares
 from slaverycases.accounts.roles import works_cases
+from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.errors import DomainError
 
@@ -502,6 +503,7 @@ def reopen(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
+@step_up
 def share(request: HttpRequest, reference: str) -> HttpResponse:
     inv = _case(request, reference)
     return _action_page(

@@ -15,6 +15,7 @@ from safeguarding import access, actions
 from safeguarding.forms import ContactForm, FoundForm, MissingForm, PlanForm, RelocationForm
 from safeguarding.models import MissingEpisode, SafeguardingPlan
 from safeguarding.querysets import board_victims, missing_victims, relocations_awaiting_contact
+from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.actionpage import action_form_page
 from victims import access as victim_access
 from victims.models import Victim
@@ -115,6 +116,7 @@ def contact_new(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@step_up
 def relocation_new(request: HttpRequest, pk: int) -> HttpResponse:
     victim = _victim(request, pk)
     if not access.may_relocate(request.user):

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "slaverycases.accounts",
     "slaverycases.audit",
     "slaverycases.core",
@@ -57,11 +59,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "slaverycases.audit.middleware.AuditContextMiddleware",
     "slaverycases.core.middleware.NoStoreForAuthenticatedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "slaverycases.accounts.middleware.SessionTimeoutMiddleware",
+    "slaverycases.accounts.twofactor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -127,6 +131,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
+
+# Two-factor sign-in (TOTP) for every user. On by default whenever DEBUG is off; `make run`
+# (DEBUG on) leaves it off so the demo users sign in with a password alone.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", not DEBUG)
+STEP_UP_SECONDS = 5 * 60  # a fresh second factor before exports, shares and grants
+OTP_TOTP_ISSUER = "slaverycases"
 
 # Sessions: signed out after 15 minutes idle (with a warning 2 minutes before) and after
 # 10 hours whatever happens; both enforced on the server.

@@ -6,6 +6,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijk
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Two-factor is on in production; the tests of it switch it on (tests/security/).
+os.environ.setdefault("TWO_FACTOR_REQUIRED", "0")
 
 from slaverycases.settings import *  # noqa: F403
 from slaverycases.settings import DATABASES, STORAGES

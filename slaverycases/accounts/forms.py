@@ -23,3 +23,15 @@ class SignInForm(AuthenticationForm):
         self.fields["password"].widget = forms.PasswordInput(
             attrs={"autocomplete": "current-password"}
         )
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Security code",
+        max_length=20,
+        error_messages={"required": "Enter the security code from your authenticator app"},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+        help_text="The 6-digit code from your authenticator app, or one of your recovery codes",
+    )

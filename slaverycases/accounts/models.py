@@ -96,3 +96,14 @@ class User(AbstractUser):
 
     def has_role(self, *names: str) -> bool:
         return any(name in self.role_names for name in names)
+
+
+class RecoveryCode(models.Model):
+    """A single-use recovery code for when the authenticator app is lost; stored hashed."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=200)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user_id}"

@@ -25,6 +25,7 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "Export"
     ACCESS_DENIED = "access_denied", "Access denied"
     LOCKOUT = "lockout", "Sign-in locked out"
+    SECOND_FACTOR = "second_factor", "Second factor changed or used"
 
 
 class AuditEvent(models.Model):

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from slaverycases.accounts.twofactor import step_up
 from slaverycases.audit.access import may_read_audit_log
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.forms import AuditFilterForm
@@ -24,7 +25,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         events = audit_events_filtered(**form.cleaned_data)
     if request.GET.get("format") == "csv" and not (form.is_bound and form.errors):
-        return _csv(request, events, form)
+        return step_up(lambda r: _csv(r, events, form))(request)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
