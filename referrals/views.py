@@ -70,11 +70,15 @@ def _victim_and_cases(request: HttpRequest, pk: int) -> tuple[Victim, list[Inves
     victim = victim_access.get_victim_for_user(request.user, pk)
     if not request.user.has_perm("referrals.add_nrmreferral"):
         raise PermissionDenied("Your role cannot make referrals.")
-    cases = list(
-        case_access.investigations_for_user(request.user)
+    cases = [
+        case
+        for case in case_access.investigations_for_user(request.user)
         .filter(involvements__victim=victim)
         .distinct()
-    )
+        if case_access.may_act(request.user, case, "change_investigation")
+    ]
+    if not cases:
+        raise PermissionDenied("Only the team working this victim's case can make referrals.")
     return victim, cases
 
 
