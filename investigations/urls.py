@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from investigations import views
+from investigations import pdf_views, views
 
 
 class ReferenceConverter:
@@ -38,4 +38,6 @@ urlpatterns = [
     path("<ref:reference>/closure/review/", views.closure_review, name="closure-review"),
     path("<ref:reference>/reopen/", views.reopen, name="reopen"),
     path("<ref:reference>/share/", views.share, name="share"),
+    path("<ref:reference>/print/", pdf_views.print_form, name="print"),
+    path("<ref:reference>/summary.pdf", pdf_views.summary_pdf, name="summary-pdf"),
 ]
