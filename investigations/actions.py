@@ -677,6 +677,53 @@ def investigation_reopen(
     return inv
 
 
+def _view_permission() -> Permission:
+    return Permission.objects.get(
+        content_type__app_label="investigations", codename="view_investigation"
+    )
+
+
+def force_sees_case(force: Force, investigation: Investigation) -> bool:
+    """Whether the whole force already has read access (its own case, or shared with it)."""
+    if investigation.force_id == force.pk:
+        return True
+    group = force.group
+    return (
+        group is not None
+        and InvestigationGroupObjectPermission.objects.filter(
+            group=group, content_object=investigation, permission__codename="view_investigation"
+        ).exists()
+    )
+
+
+def share_with_group(
+    investigation: Investigation, *, actor: User, target: Force | Unit, reason: str
+) -> None:
+    """Grant read access to a force's or unit's group and record it (no permission check:
+    callers check who may share, see investigation_share and relocation_record)."""
+    InvestigationGroupObjectPermission.objects.get_or_create(
+        group=sharing_group(target), permission=_view_permission(), content_object=investigation
+    )
+    recipient = str(target)
+    save_investigation(investigation, [])
+    record_on_case(
+        investigation,
+        actor=actor,
+        kind=TimelineKind.SHARED,
+        text=f"Shared with {recipient}: {reason}",
+        action=AuditAction.GRANT,
+        justification=reason,
+        recipient=recipient,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.DISCLOSURE,
+        obj=investigation,
+        justification=reason,
+        recipient=recipient,
+    )
+
+
 @transaction.atomic
 def investigation_share(
     investigation: Investigation,
@@ -694,40 +741,33 @@ def investigation_share(
         raise NotPermitted("You cannot share this investigation.")
     if not reason.strip():
         raise DomainError("Give the reason for sharing.")
-    permission = Permission.objects.get(
-        content_type__app_label="investigations", codename="view_investigation"
-    )
     if user is not None:
         InvestigationUserObjectPermission.objects.get_or_create(
-            user=user, permission=permission, content_object=inv
+            user=user, permission=_view_permission(), content_object=inv
         )
         recipient = f"{user.display_name} ({user.username})"
-    else:
-        target = unit if unit is not None else force
-        if target is None:
-            raise DomainError("Choose who to share the investigation with.")
-        group = sharing_group(target)
-        InvestigationGroupObjectPermission.objects.get_or_create(
-            group=group, permission=permission, content_object=inv
+        save_investigation(inv, [])
+        record_on_case(
+            inv,
+            actor=actor,
+            kind=TimelineKind.SHARED,
+            text=f"Shared with {recipient}: {reason}",
+            action=AuditAction.GRANT,
+            justification=reason,
+            recipient=recipient,
         )
-        recipient = str(target)
-    save_investigation(inv, [])
-    record_on_case(
-        inv,
-        actor=actor,
-        kind=TimelineKind.SHARED,
-        text=f"Shared with {recipient}: {reason}",
-        action=AuditAction.GRANT,
-        justification=reason,
-        recipient=recipient,
-    )
-    audit_record(
-        actor=actor,
-        action=AuditAction.DISCLOSURE,
-        obj=inv,
-        justification=reason,
-        recipient=recipient,
-    )
+        audit_record(
+            actor=actor,
+            action=AuditAction.DISCLOSURE,
+            obj=inv,
+            justification=reason,
+            recipient=recipient,
+        )
+        return
+    target = unit if unit is not None else force
+    if target is None:
+        raise DomainError("Choose who to share the investigation with.")
+    share_with_group(inv, actor=actor, target=target, reason=reason)
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from investigations import access
 from investigations.models import Investigation
 from investigations.pdf import Variant, investigation_print, may_print
+from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.errors import DomainError, NotPermitted
 from slaverycases.core.forms import GovukForm
 
@@ -93,6 +94,7 @@ def _pdf_response(
 
 
 @require_http_methods(["GET", "POST"])
+@step_up
 def print_form(request: HttpRequest, reference: str) -> HttpResponse:
     """GET: the form (a variant or recipient sent back from the PDF URL is kept). POST: the
     PDF itself, so that the reason for the disclosure never travels in a URL."""
@@ -129,6 +131,7 @@ def print_form(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_GET
+@step_up
 def summary_pdf(request: HttpRequest, reference: str) -> HttpResponse:
     """The PDF for `?variant=...&recipient=...&justification=...`. Without a recipient and a
     justification (or when another site sent the browser here) it sends the user to the form:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from investigations.actions import investigation_share, record_on_case
+from investigations.actions import force_sees_case, record_on_case, share_with_group
 from investigations.models import Investigation, TimelineKind
 from safeguarding import access
 from safeguarding.models import Contact, MissingEpisode, Relocation, SafeguardingPlan
@@ -29,12 +29,25 @@ def _victim_cases(victim: Victim, actor: User) -> list[Investigation]:
     )
 
 
-def _on_cases(victim: Victim, actor: User, text: str, kind: TimelineKind, obj: Any) -> None:
+def _on_cases(
+    victim: Victim,
+    actor: User,
+    text: str,
+    kind: TimelineKind,
+    obj: Any,
+    action: AuditAction = AuditAction.ALTERATION,
+) -> None:
     cases = _victim_cases(victim, actor)
     if not cases:
-        audit_record(actor=actor, action=AuditAction.ALTERATION, obj=obj)
+        audit_record(actor=actor, action=action, obj=obj)
     for case in cases:
-        record_on_case(case, actor=actor, kind=kind, text=text, obj=obj)
+        record_on_case(case, actor=actor, kind=kind, text=text, obj=obj, action=action)
+
+
+def _check_victim(actor: User, victim: Victim) -> None:
+    """Safeguarding records are kept only by people who may see the victim."""
+    if not Victim.objects.visible_to(actor).filter(pk=victim.pk).exists():
+        raise NotPermitted("You cannot see this victim's record.")
 
 
 @transaction.atomic
@@ -52,6 +65,7 @@ def plan_save(
 ) -> SafeguardingPlan:
     if not access.may_plan(actor):
         raise NotPermitted("Only a safeguarding lead can set a safeguarding plan.")
+    _check_victim(actor, victim)
     if review_date <= timezone.localdate():
         raise DomainError("Review date must be in the future.")
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
@@ -76,6 +90,7 @@ def plan_save(
         f"contact every {contact_every_days} days",
         TimelineKind.CONTACT,
         plan,
+        AuditAction.COLLECTION,
     )
     return plan
 
@@ -94,6 +109,7 @@ def contact_record(
 ) -> Contact:
     if not access.may_record_contact(actor):
         raise NotPermitted("Your role cannot record contact with victims.")
+    _check_victim(actor, victim)
     if at > timezone.now():
         raise DomainError("Date of contact must be today or in the past.")
     if next_contact_due < timezone.localtime(at).date():
@@ -123,6 +139,7 @@ def contact_record(
         f"{next_contact_due:%-d %b %Y}",
         TimelineKind.CONTACT,
         contact,
+        AuditAction.COLLECTION,
     )
     return contact
 
@@ -143,6 +160,7 @@ def relocation_record(
     the victim's investigations (a django-guardian share, audited as a disclosure)."""
     if not access.may_relocate(actor):
         raise NotPermitted("Only a safeguarding lead can record a relocation.")
+    _check_victim(actor, victim)
     if relocated_on > timezone.localdate():
         raise DomainError("Date of the move must be today or in the past.")
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
@@ -161,11 +179,11 @@ def relocation_record(
     victim.save(update_fields=["current_force", "version"])
     cases = _victim_cases(victim, actor)
     for case in cases:
-        if case.force_id != to_force.pk:
-            investigation_share(
+        if case.force_id != to_force.pk and not force_sees_case(to_force, case):
+            share_with_group(
                 case,
                 actor=actor,
-                force=to_force,
+                target=to_force,
                 reason=f"{victim.name} relocated to {to_force.name}; contact owner "
                 f"{receiving_contact}",
             )
@@ -176,9 +194,10 @@ def relocation_record(
             text=f"{victim.name} relocated to {to_force.name} on {relocated_on:%-d %b %Y}; "
             f"first contact due within {first_contact_within_days} days",
             obj=relocation,
+            action=AuditAction.COLLECTION,
         )
     if not cases:
-        audit_record(actor=actor, action=AuditAction.ALTERATION, obj=relocation)
+        audit_record(actor=actor, action=AuditAction.COLLECTION, obj=relocation)
     return relocation
 
 
@@ -186,6 +205,9 @@ def relocation_record(
 def missing_episode_open(
     victim: Victim, *, actor: User, reported_missing_at: datetime, risk_level: str, notes: str
 ) -> MissingEpisode:
+    if not actor.has_perm("safeguarding.add_missingepisode"):
+        raise NotPermitted("Your role cannot record missing episodes.")
+    _check_victim(actor, victim)
     if reported_missing_at > timezone.now():
         raise DomainError("Date reported missing must be today or in the past.")
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
@@ -193,6 +215,7 @@ def missing_episode_open(
         raise DomainError(f"{victim.name} is already recorded as missing.")
     episode = MissingEpisode.objects.create(
         victim=victim,
+        status_before=victim.status,
         reported_missing_at=reported_missing_at,
         risk_level=risk_level,
         notes=notes,
@@ -201,13 +224,23 @@ def missing_episode_open(
     victim.status = VictimStatus.MISSING
     victim.version += 1
     victim.save(update_fields=["status", "version"])
-    _on_cases(victim, actor, f"{victim.name} reported missing", TimelineKind.CONTACT, episode)
+    _on_cases(
+        victim,
+        actor,
+        f"{victim.name} reported missing",
+        TimelineKind.CONTACT,
+        episode,
+        AuditAction.COLLECTION,
+    )
     return episode
 
 
 @transaction.atomic
 def missing_episode_found(episode: MissingEpisode, *, actor: User, found_at: datetime) -> None:
+    if not actor.has_perm("safeguarding.change_missingepisode"):
+        raise NotPermitted("Your role cannot change missing episodes.")
     episode = MissingEpisode.objects.select_for_update().get(pk=episode.pk)
+    _check_victim(actor, episode.victim)
     if episode.found_at is not None:
         raise DomainError("This person has already been recorded as found.")
     if found_at < episode.reported_missing_at:
@@ -217,7 +250,7 @@ def missing_episode_found(episode: MissingEpisode, *, actor: User, found_at: dat
     episode.found_at = found_at
     episode.save(update_fields=["found_at"])
     victim = Victim.objects.select_for_update().get(pk=episode.victim_id)
-    victim.status = VictimStatus.POTENTIAL
+    victim.status = episode.status_before or VictimStatus.POTENTIAL
     victim.version += 1
     victim.save(update_fields=["status", "version"])
     _on_cases(victim, actor, f"{victim.name} found", TimelineKind.CONTACT, episode)

@@ -59,6 +59,7 @@ class ContactForm(GovukForm):
         label="Was contact made?",
         choices=[("yes", "Yes, we spoke to them"), ("no", "No, contact was attempted")],
         widget=forms.RadioSelect,
+        error_messages={"required": "Select whether contact was made"},
     )
     interpreter_used = forms.BooleanField(label="An interpreter was used", required=False)
     notes = forms.CharField(

@@ -135,6 +135,9 @@ class MissingEpisode(models.Model):
     found_at = models.DateTimeField(null=True, blank=True)
     risk_level = models.CharField(max_length=10, choices=RiskLevel.choices)
     notes = models.TextField(max_length=2000, blank=True)
+    status_before = models.CharField(
+        max_length=20, blank=True, help_text="The victim's status before they went missing"
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -104,6 +104,9 @@ def victims_add_to_investigation(
             )
             victim = Victim.objects.create(
                 **{name: person.get(name) for name in VICTIM_FIELDS if name in person},
+                # a child at the time of exploitation stays a child on their record
+                exploitation_began=person.get("exploitation_began")
+                or timezone.localtime(identified_at).date(),
                 current_force=inv.force,
                 created_by=actor,
             )
@@ -313,6 +316,8 @@ def custody_event_record(
     inv = lock_investigation(investigation, None, open_only=True)
     if not case_access.may_change(actor, inv):
         raise NotPermitted("You cannot record custody events on this investigation.")
+    if not Involvement.objects.filter(victim=victim, investigation=inv).exists():
+        raise DomainError("This person is not a victim in that investigation.")
     if occurred_at > timezone.now():
         raise DomainError("The date must be today or in the past.")
     if s45_decision != "not_considered" and not s45_rationale.strip():
@@ -342,7 +347,14 @@ def custody_event_record(
 
 @transaction.atomic
 def victim_update(victim: Victim, *, actor: User, expected_version: int, **fields: Any) -> Victim:
+    from victims.access import may_change_victim
+
     locked = Victim.objects.select_for_update().get(pk=victim.pk)
+    cases = list(
+        Investigation.objects.visible_to(actor).filter(involvements__victim=locked).distinct()
+    )
+    if not may_change_victim(actor, cases):
+        raise NotPermitted("You cannot change this victim's record.")
     if locked.version != expected_version:
         raise StaleEdit()
     if fields.get("date_of_birth") and fields["date_of_birth"] > timezone.localdate():

@@ -88,6 +88,8 @@ class VictimRowForm(GovukForm):
             widget=forms.RadioSelect,
             error_messages={"required": "Select an existing record or say this is a new person"},
         )
+        # Django caches bound fields while validating: drop the hidden one just replaced.
+        self._bound_fields_cache.pop("match", None)
 
 
 class BaseVictimRowFormSet(forms.BaseFormSet):

@@ -86,7 +86,7 @@ def _case(request: HttpRequest, reference: str) -> Investigation:
 
 
 def _rows_wanted(request: HttpRequest) -> int:
-    raw = request.POST.get("victim-TOTAL_FORM_COUNT") or request.GET.get("count") or "3"
+    raw = request.POST.get("victim-TOTAL_FORMS") or request.GET.get("count") or "3"
     try:
         return max(1, min(MAX_ROWS, int(raw)))
     except ValueError:
@@ -107,6 +107,8 @@ def victims_add(request: HttpRequest, reference: str) -> HttpResponse:
         formset = VictimRowFormSet(request.POST, prefix="victim")
         if form.is_valid() and formset.is_valid():
             people, matches_found = _resolve_matches(request, formset)
+            if people is None and any(row.errors for row in formset.forms):
+                status = 400
             if people is not None:
                 try:
                     actions.victims_add_to_investigation(
@@ -159,6 +161,8 @@ def _resolve_matches(request: HttpRequest, formset: Any) -> tuple[list[dict] | N
     unanswered = False
     asked = False
     for row in formset.forms:
+        if not getattr(row, "cleaned_data", None):
+            continue  # a blank extra row
         data = dict(row.cleaned_data)
         matches = list(
             visible.possible_matches(

@@ -191,12 +191,6 @@ def test_record_an_attempted_contact(case, victim, officer):
     )
 
 
-@pytest.mark.xfail(
-    reason="BUG: safeguarding.actions._on_cases calls record_on_case without an action, so a "
-    "new contact (and a new plan, relocation or missing episode) is audited as ALTERATION, "
-    "not COLLECTION as victims.actions does for new disclosures and custody events",
-    strict=True,
-)
 def test_new_contact_notes_are_audited_as_a_collection(victim, safeguarding_lead):
     since = last_audit_id()
     record_contact(victim, safeguarding_lead)
@@ -349,13 +343,6 @@ def test_only_a_safeguarding_lead_records_a_relocation(victim, people, who):
     assert not InvestigationGroupObjectPermission.objects.exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: relocation_record shares every case of the victim whose force differs from the "
-    "destination, through investigation_share, which requires the actor to be on the owning "
-    "case team; the receiving force's safeguarding lead, who sees the case through the share, "
-    "cannot record the next move (here to a safe house in their own force): NotPermitted",
-    strict=True,
-)
 def test_the_receiving_force_can_record_a_further_move(victim, safeguarding_lead, people):
     wyp_lead = people["safeguarding.wyp"]
     relocate(victim, safeguarding_lead, wyp_lead.force)
@@ -435,11 +422,6 @@ def test_found_only_once(victim, officer):
         actions.missing_episode_found(episode, actor=officer, found_at=timezone.now())
 
 
-@pytest.mark.xfail(
-    reason="BUG: missing_episode_found always sets the victim's status back to 'potential', so "
-    "a confirmed victim who goes missing and is found loses the confirmed status",
-    strict=True,
-)
 def test_a_confirmed_victim_found_is_still_confirmed(victim, officer):
     from victims.actions import victim_update
 
@@ -454,11 +436,6 @@ def test_a_confirmed_victim_found_is_still_confirmed(victim, officer):
 # --- who may act on a victim ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="BUG: missing_episode_open and missing_episode_found check no permission: the auditor "
-    "(who may only read the audit log) can report a victim missing",
-    strict=True,
-)
 def test_the_auditor_cannot_report_a_victim_missing(victim, auditor):
     with pytest.raises(NotPermitted):
         go_missing(victim, auditor)
@@ -480,12 +457,6 @@ def _missing(victim: Victim, actor: User) -> Any:
     return go_missing(victim, actor)
 
 
-@pytest.mark.xfail(
-    reason="BUG: the safeguarding actions check the actor's role but not that the actor may see "
-    "the victim: a safeguarding lead of another force, with no case of the victim's shared, "
-    "can set their plan, log contact, move them (taking current_force) and report them missing",
-    strict=True,
-)
 @pytest.mark.parametrize("write", [_plan, _contact, _relocate, _missing])
 def test_a_lead_of_another_force_cannot_act_on_a_victim_they_cannot_see(victim, people, write):
     outsider = people["safeguarding.wyp"]

@@ -477,13 +477,6 @@ def test_a_known_name_is_offered_and_nothing_is_created_until_answered(
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: VictimRowForm.offer_matches replaces self.fields['match'] after full_clean has "
-    "cached the BoundField of the hidden 'match' input, so the page renders the old hidden "
-    "input: the officer sees the 'may already have a record' banner but no question and no "
-    "records to choose, and resubmitting only shows the banner again",
-    strict=True,
-)
 def test_the_question_and_the_possible_matches_are_shown(client, second_case, officer, victim_a):
     client.force_login(officer)
     data = intake_data([row("andrei  IONESCU"), row("Mihai Popa")])
@@ -521,11 +514,6 @@ def test_an_answer_that_was_not_offered_is_refused(client, second_case, officer,
     assert counts() == {**before, "AuditEvent": AuditEvent.objects.count()}
 
 
-@pytest.mark.xfail(
-    reason="BUG: victims.views.victims_add leaves the status at 200 when _resolve_matches adds "
-    "an error to a row (an answer that was not offered), though the page shows an error summary",
-    strict=True,
-)
 def test_an_answer_that_was_not_offered_is_a_400(client, second_case, officer, victim_a):
     client.force_login(officer)
     response = client.post(
@@ -659,12 +647,6 @@ def test_a_crime_reference_already_used_in_the_force_refuses_the_batch(
     assert counts() == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: victims.views._rows_wanted reads POST 'victim-TOTAL_FORM_COUNT', but Django's "
-    "management form posts 'victim-TOTAL_FORMS', so after a refused POST the 'How many victims' "
-    "box shows 3 (or ?count) instead of the rows posted",
-    strict=True,
-)
 def test_a_refused_intake_keeps_the_number_of_rows(client, case, officer):
     client.force_login(officer)
     rows = [row(f"Person {i}") for i in range(5)]
@@ -693,13 +675,6 @@ def test_a_bad_identification_date_is_refused(client, case, officer, when, error
     assert not Victim.objects.exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: victims.views._resolve_matches reads row.cleaned_data['name'] from every row; "
-    "a blank extra row (INITIAL_FORMS below TOTAL_FORMS, so Django skips it as "
-    "unchanged) has empty cleaned_data and the page fails with a KeyError (500)",
-    strict=True,
-    raises=KeyError,
-)
 def test_a_blank_extra_row_is_ignored(client, case, officer):
     client.force_login(officer)
     data = intake_data([row("Mihai Popa"), {"name": "", "crime_reference": ""}])
