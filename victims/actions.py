@@ -346,6 +346,36 @@ def custody_event_record(
 
 
 @transaction.atomic
+def custody_event_record_s45(
+    event: CustodyEvent, *, actor: User, s45_decision: str, s45_rationale: str
+) -> CustodyEvent:
+    """Record the section 45 / non-punishment consideration for an arrest or charge made
+    before it was considered (what the victim_criminalised flag asks for)."""
+    inv = lock_investigation(event.investigation, None, open_only=True)
+    if not case_access.may_change(actor, inv):
+        raise NotPermitted("You cannot change custody events on this investigation.")
+    event = CustodyEvent.objects.select_for_update().select_related("victim").get(pk=event.pk)
+    if s45_decision == "not_considered":
+        raise DomainError("Select the outcome of the section 45 consideration.")
+    if not s45_rationale.strip():
+        raise DomainError("Give the reasons for the section 45 decision.")
+    event.s45_decision = s45_decision
+    event.s45_rationale = s45_rationale
+    event.save(update_fields=["s45_decision", "s45_rationale"])
+    save_investigation(inv, [])
+    record_on_case(
+        inv,
+        actor=actor,
+        kind=TimelineKind.VICTIM,
+        text=f"Section 45 considered for {event.victim.name}'s "
+        f"{event.get_kind_display().lower()} ({event.offence}): "
+        f"{event.get_s45_decision_display().lower()}",
+        obj=event,
+    )
+    return event
+
+
+@transaction.atomic
 def victim_update(victim: Victim, *, actor: User, expected_version: int, **fields: Any) -> Victim:
     from victims.access import may_change_victim
 

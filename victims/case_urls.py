@@ -12,4 +12,5 @@ urlpatterns = [
     path("victims/<int:pk>/disclosures/new/", views.disclosure_new, name="disclosure-new"),
     path("victims/<int:pk>/custody/new/", views.custody_event_new, name="custody-new"),
     path("disclosures/<int:pk>/link/", views.disclosure_link, name="disclosure-link"),
+    path("custody/<int:pk>/s45/", views.custody_s45, name="custody-s45"),
 ]

@@ -216,6 +216,21 @@ class CustodyEventForm(GovukForm):
     )
 
 
+class S45DecisionForm(GovukForm):
+    s45_decision = forms.ChoiceField(
+        label="Outcome of the section 45 consideration",
+        choices=[c for c in S45Decision.choices if c[0] != S45Decision.NOT_CONSIDERED],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the outcome of the section 45 consideration"},
+    )
+    s45_rationale = forms.CharField(
+        label="Reasons",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Enter the reasons for the decision"},
+    )
+
+
 class VictimEditForm(GovukForm):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     name = forms.CharField(label="Full name", max_length=200)

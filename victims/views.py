@@ -22,6 +22,7 @@ from victims.forms import (
     CustodyEventForm,
     DisclosureForm,
     LinkOffenceForm,
+    S45DecisionForm,
     VictimEditForm,
     VictimRowFormSet,
     VictimsIntakeForm,
@@ -299,6 +300,27 @@ def custody_event_new(request: HttpRequest, reference: str, pk: int) -> HttpResp
         template="investigations/form.html",
         context=_page_context(
             inv, f"Record an arrest or charge of {involvement.victim.name}", "Save"
+        ),
+    )
+
+
+def custody_s45(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    event = get_object_or_404(
+        CustodyEvent.objects.select_related("victim"), pk=pk, investigation=inv
+    )
+    return action_form_page(
+        request,
+        form_class=S45DecisionForm,
+        perform=lambda d: actions.custody_event_record_s45(event, actor=request.user, **d),
+        success_url=_detail_url(inv),
+        success_message="Section 45 consideration recorded",
+        template="investigations/form.html",
+        context=_page_context(
+            inv,
+            f"Section 45 and non-punishment: {event.victim.name}'s "
+            f"{event.get_kind_display().lower()} for {event.offence}",
+            "Save",
         ),
     )
 

@@ -64,6 +64,7 @@ MATRIX = {
     "case-victims:disclosure-new": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "case-victims:custody-new": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "case-victims:disclosure-link": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
+    "case-victims:custody-s45": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "victims:detail": "RRRR ANNA ANNA ANNA NNNN NNAA NNNN",
     "victims:edit": "RRRR ANNF ANNF ANNA NNNN NNAA NNNN",
     "safeguarding:board": "R F A A F F F",

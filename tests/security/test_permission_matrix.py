@@ -21,6 +21,7 @@ PK_FIELD = {
     "case-victims:disclosure-new": "involvement",
     "case-victims:custody-new": "involvement",
     "case-victims:disclosure-link": "disclosure",
+    "case-victims:custody-s45": "custody",
     "victims:detail": "victim",
     "victims:edit": "victim",
     "safeguarding:plan": "victim",

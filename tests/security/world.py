@@ -35,6 +35,7 @@ class CaseObjects:
     missing: int
     nrm: int
     flag: int
+    custody: int
 
 
 def _case(officer: User, supervisor: User, n: int) -> CaseObjects:
@@ -75,6 +76,16 @@ def _case(officer: User, supervisor: User, n: int) -> CaseObjects:
         consent_on=timezone.localdate() - timedelta(days=10),
         childrens_services_told_on=None,
     )
+    custody = victim_actions.custody_event_record(
+        victim,
+        investigation=inv,
+        actor=officer,
+        kind="arrested",
+        offence="Drugs supply",
+        occurred_at=timezone.now() - timedelta(days=1),
+        s45_decision="not_considered",
+        s45_rationale="",
+    )
     scan(force=inv.force)
     flag = Flag.objects.filter(investigation=inv, kind="unrecorded_linked_offence").first()
     return CaseObjects(
@@ -87,6 +98,7 @@ def _case(officer: User, supervisor: User, n: int) -> CaseObjects:
         missing.pk,
         nrm.pk,
         flag.pk,
+        custody.pk,
     )
 
 

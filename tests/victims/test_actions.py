@@ -831,3 +831,29 @@ def test_viewing_a_victim_is_a_consultation(officer, victim_a):
     assert row.action == AuditAction.CONSULTATION
     assert row.object_id == str(victim_a.victim_id)
     assert row.actor == officer
+
+
+def test_recording_the_s45_consideration_after_an_arrest(case, officer):
+    (involvement,) = add_victims(case, officer, person("Arben Hoxha", estimated_age=16))
+    event = actions.custody_event_record(
+        involvement.victim,
+        investigation=case,
+        actor=officer,
+        kind="arrested",
+        offence="Cannabis cultivation",
+        occurred_at=timezone.now() - timedelta(hours=2),
+        s45_decision="not_considered",
+        s45_rationale="",
+    )
+    with pytest.raises(DomainError, match="Select the outcome"):
+        actions.custody_event_record_s45(
+            event, actor=officer, s45_decision="not_considered", s45_rationale="x"
+        )
+    event = actions.custody_event_record_s45(
+        event,
+        actor=officer,
+        s45_decision="applies",
+        s45_rationale="Compelled to tend the plants: a direct consequence of being trafficked",
+    )
+    assert event.s45_decision == "applies"
+    assert case.timeline.filter(text__startswith="Section 45 considered").exists()
