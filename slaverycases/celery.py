@@ -19,6 +19,11 @@ app.conf.beat_schedule = {
         "schedule": 15 * 60.0,
         "options": {"expires": 14 * 60},
     },
+    "flush-outbox": {
+        "task": "slaverycases.core.tasks.flush_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "worker-heartbeat": {
         "task": "slaverycases.core.tasks.record_heartbeat",
         "schedule": 60.0,

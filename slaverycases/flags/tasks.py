@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from celery import group, shared_task
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from slaverycases.accounts.models import Force
+from slaverycases.core.outbox import enqueue
 
 RETRY = {
     "autoretry_for": (DatabaseError, BrokerError),
@@ -46,12 +47,11 @@ def scan_investigation(investigation_id: int) -> None:
 
 def queue_case_scan(investigation_id: int) -> None:
     """Called after commit of any change to a case: its flags appear or clear in seconds.
-    If the broker is down the change is kept; the next scheduled scan catches up."""
-    try:
-        scan_investigation.apply_async((investigation_id,), retry=False)
-    except Exception:  # noqa: BLE001 - a broker outage must never fail the user's request
-        import logging
+    The task goes through the outbox, so a broker outage loses nothing and fails nothing."""
+    from django.conf import settings
 
-        logging.getLogger(__name__).warning(
-            "could not queue a flag scan for investigation %s", investigation_id
-        )
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        scan_investigation.apply((investigation_id,))
+        return
+    with transaction.atomic():
+        enqueue(scan_investigation.name, investigation_id)
