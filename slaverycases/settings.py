@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "slaverycases.audit",
     "slaverycases.core",
     "slaverycases.flags",
+    "slaverycases.dashboards",
     "investigations",
     "victims",
     "safeguarding",

@@ -15,6 +15,8 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     if user is None or not user.is_authenticated:
         return []
     items: list[tuple[str, str]] = [("Home", reverse("core:home"))]
+    if user.role_names:
+        items.append(("Dashboard", reverse("dashboards:dashboard")))
     if user.has_perm("investigations.view_investigation"):
         items.append(("Investigations", reverse("investigations:list")))
     flag_count = 0
@@ -27,6 +29,8 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
         items.append(("Safeguarding", reverse("safeguarding:board")))
     if user.has_perm("referrals.add_nrmreferral"):
         items.append(("Referrals", reverse("referrals:list")))
+    if user.has_role(roles.SUPERVISOR, roles.SAFEGUARDING_LEAD, roles.FORCE_ADMIN):
+        items.append(("Statistics", reverse("dashboards:statistics")))
     if user.has_role(roles.AUDITOR):
         items.append(("Audit log", reverse("audit:list")))
     if user.is_staff:

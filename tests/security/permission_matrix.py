@@ -33,6 +33,8 @@ PERSONA_USERS = {
 ADMIN = "R R R R A R R"
 
 MATRIX = {
+    "dashboards:dashboard": "R A A A A A A",
+    "dashboards:statistics": "R F A A A F F",
     "core:home": "R A A A A A A",
     "core:healthz": "A A A A A A A",
     "accounts:sign-in": "A R R R R R R",
