@@ -132,6 +132,12 @@ class Investigation(models.Model):
             models.Index(fields=["unit", "status", "-reported_at"], name="inv_unit_status"),
             models.Index(fields=["oic", "status"], name="inv_oic_status"),
             models.Index(fields=["status", "-reported_at"], name="inv_status_reported"),
+            # The flag scan, per force: open cases, and recent closures (premature_closure).
+            models.Index(
+                fields=["force", "status", "closed_at"],
+                include=["id", "closure_requested_at"],  # index-only scans of a force's cases
+                name="inv_force_status_closed",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -157,7 +157,15 @@ class Involvement(models.Model):
                 fields=["victim", "investigation"], name="involvement_once_per_case"
             )
         ]
-        indexes = [models.Index(fields=["investigation", "victim"], name="involvement_inv")]
+        indexes = [
+            models.Index(fields=["investigation", "victim"], name="involvement_inv"),
+            # The flag scan (premature_closure): victims never spoken to.
+            models.Index(
+                fields=["investigation"],
+                condition=models.Q(account_taken_at__isnull=True),
+                name="involvement_not_spoken",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.victim} in {self.investigation}"

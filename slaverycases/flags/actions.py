@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -26,7 +27,7 @@ from slaverycases.flags.models import (
     FlagStatus,
     Severity,
 )
-from slaverycases.flags.rules import RULES
+from slaverycases.flags.rules import RECONCILE_SCOPES, RULES
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import Force, User
@@ -57,7 +58,167 @@ def reconcile(
 ) -> tuple[list[Flag], int]:
     """Make the active flags of `kind` within `scope` (a queryset of investigations) match the
     rule's rows: open new ones, refresh evidence and severity of those still true, resolve those
-    whose condition has cleared. Returns (opened flags, number resolved)."""
+    whose condition has cleared. Returns (opened flags, number resolved).
+
+    On PostgreSQL the rows stream into a temporary table and are compared with the flags in
+    SQL, so memory stays flat whatever the number of rows; elsewhere in Python."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            return _reconcile_sql(kind, rows, scope=scope, now=now)
+        return _reconcile_python(kind, rows, scope=scope, now=now)
+
+
+_ACTIVE_SQL = "('open', 'acknowledged')"
+_SEVERITY_TEXT = "CASE {col} WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END"
+_WANTED_COLUMNS = "seq, investigation_id, victim_id, victim_key, severity, evidence"
+
+
+def _load_wanted(cursor: Any, rows: Iterable[tuple[int, int | None, int, dict[str, Any]]]) -> int:
+    """Stream the rule's rows into the session's temporary table, in chunks: the rule reads
+    through a server-side cursor on the same connection, which cannot run while a COPY is."""
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS flag_wanted (seq integer NOT NULL, "
+        "investigation_id bigint NOT NULL, victim_id bigint, victim_key bigint NOT NULL, "
+        "severity smallint NOT NULL, evidence jsonb NOT NULL)"
+    )
+    cursor.execute("TRUNCATE flag_wanted")
+    count = 0
+    chunk: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        with cursor.cursor.copy(f"COPY flag_wanted ({_WANTED_COLUMNS}) FROM STDIN") as copy:
+            for row in chunk:
+                copy.write_row(row)
+        chunk.clear()
+
+    for inv, victim, severity, evidence in rows:
+        count += 1
+        chunk.append(
+            (count, inv, victim, victim or 0, int(severity), json.dumps(evidence, cls=_Encoder))
+        )
+        if len(chunk) >= 5000:
+            flush()
+    if chunk:
+        flush()
+    if count > 1000:
+        cursor.execute("ANALYZE flag_wanted")
+    return count
+
+
+def _reconcile_sql(
+    kind: str,
+    rows: Iterable[tuple[int, int | None, int, dict[str, Any]]],
+    *,
+    scope: Any,
+    now: datetime,
+) -> tuple[list[Flag], int]:
+    flag = Flag._meta.db_table
+    timeline = TimelineEvent._meta.db_table
+    label = dict(FlagKind.choices)[kind]
+    # No ORDER BY (the model's default ordering) in the subquery: PostgreSQL then turns it into
+    # a semi-join probing the investigation's primary key instead of sorting the whole scope.
+    scope_sql, scope_params = scope.order_by().values("pk").query.sql_with_params()
+    # The last row wins when a rule yields the same key twice (as the dict did).
+    wanted = (
+        "SELECT DISTINCT ON (investigation_id, victim_key) * FROM flag_wanted "
+        "ORDER BY investigation_id, victim_key, seq DESC"
+    )
+    with connection.cursor() as cursor:
+        _load_wanted(cursor, rows)
+        # 1. Open the new ones (not active, never dismissed), with their timeline events. Two
+        #    scans at once: the partial unique index turns the second insert into a no-op.
+        cursor.execute(
+            f"""
+            WITH w AS ({wanted}),
+            ins AS (
+                INSERT INTO {flag} (kind, investigation_id, victim_id, victim_key, severity,
+                    raised_at, evidence, status, reason, acted_by_id, acted_at, resolved_at)
+                SELECT %(kind)s, w.investigation_id, w.victim_id, w.victim_key, w.severity,
+                    %(now)s, w.evidence, 'open', '', NULL, NULL, NULL
+                FROM w
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM {flag} f WHERE f.kind = %(kind)s
+                    AND f.investigation_id = w.investigation_id AND f.victim_key = w.victim_key
+                    AND f.status IN {_ACTIVE_SQL})
+                AND NOT EXISTS (
+                    SELECT 1 FROM {flag} f WHERE f.kind = %(kind)s
+                    AND f.investigation_id = w.investigation_id AND f.victim_key = w.victim_key
+                    AND f.status = 'dismissed')
+                ORDER BY w.severity DESC, w.investigation_id, w.victim_key
+                ON CONFLICT DO NOTHING
+                RETURNING {", ".join(_FLAG_COLUMNS)}
+            ),
+            tl AS (
+                INSERT INTO {timeline} (investigation_id, at, actor_id, kind, text)
+                SELECT investigation_id, %(now)s, NULL, 'flag',
+                    %(raised)s || {_SEVERITY_TEXT.format(col="severity")} || ')'
+                FROM ins ORDER BY severity DESC, id
+            )
+            SELECT {", ".join(_FLAG_COLUMNS)} FROM ins ORDER BY severity DESC, id
+            """,  # noqa: S608 - table names and constants only
+            {"kind": kind, "now": now, "raised": f"Flag raised: {label} ("},
+        )
+        opened = [_flag_from_row(row) for row in cursor.fetchall()]
+        # 2. Resolve the active ones whose condition has cleared.
+        cursor.execute(
+            f"""
+            WITH cleared AS (
+                UPDATE {flag} f SET status = 'resolved', resolved_at = %s
+                WHERE f.kind = %s AND f.status IN {_ACTIVE_SQL}
+                AND f.investigation_id IN ({scope_sql})
+                AND NOT EXISTS (
+                    SELECT 1 FROM flag_wanted w
+                    WHERE w.investigation_id = f.investigation_id
+                    AND w.victim_key = f.victim_key)
+                RETURNING f.id, f.investigation_id
+            )
+            INSERT INTO {timeline} (investigation_id, at, actor_id, kind, text)
+            SELECT investigation_id, %s, NULL, 'flag', %s FROM cleared ORDER BY id
+            """,  # noqa: S608 - table names and constants only
+            [now, kind, *scope_params, now, f"Flag cleared: {label}"],
+        )
+        resolved = cursor.rowcount
+        # 3. Refresh severity and evidence of those still true, only where they changed.
+        cursor.execute(
+            f"""
+            UPDATE {flag} f SET severity = w.severity, evidence = w.evidence
+            FROM ({wanted}) w
+            WHERE f.kind = %s AND f.status IN {_ACTIVE_SQL}
+            AND f.investigation_id = w.investigation_id AND f.victim_key = w.victim_key
+            AND (f.severity <> w.severity OR f.evidence <> w.evidence)
+            """,  # noqa: S608 - table names and constants only
+            [kind],
+        )
+    return opened, resolved
+
+
+_FLAG_COLUMNS = [f.column for f in Flag._meta.concrete_fields]
+
+
+def _flag_from_row(row: tuple[Any, ...]) -> Flag:
+    """A Flag from the INSERT's RETURNING row (no second query for what was just written)."""
+    values = list(row)
+    evidence = _FLAG_COLUMNS.index("evidence")
+    if isinstance(values[evidence], str | bytes):
+        values[evidence] = json.loads(values[evidence])
+    return Flag.from_db(connection.alias, [f.attname for f in Flag._meta.concrete_fields], values)
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if hasattr(o, "isoformat"):
+            return o.isoformat()
+        return super().default(o)
+
+
+def _reconcile_python(
+    kind: str,
+    rows: Iterable[tuple[int, int | None, int, dict[str, Any]]],
+    *,
+    scope: Any,
+    now: datetime,
+) -> tuple[list[Flag], int]:
+    """The same reconcile in Python, for SQLite (small databases only)."""
     wanted = {(inv, victim or 0): (victim, sev, ev) for inv, victim, sev, ev in rows}
     existing = {
         (f["investigation_id"], f["victim_key"]): f
@@ -148,10 +309,21 @@ def scan(
         started_at=now,
         investigation_id=investigation_ids[0] if investigation_ids else None,
     )
-    opened_all: list[Flag] = []
+    high: list[int] = []
     try:
         with transaction.atomic():
             _advisory_lock(f"flags:{force.pk}")
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    # Many short set-based queries: compiling them costs more than it saves.
+                    cursor.execute("SET LOCAL jit = off")
+                    # The rules stream through server-side cursors, which PostgreSQL otherwise
+                    # plans for the first 10% of rows (nested loops over whole tables); they
+                    # always read every row.
+                    cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+                    # The scan's working set is in memory: probing an index beats hashing a
+                    # whole force's cases to match a few thousand flags.
+                    cursor.execute("SET LOCAL random_page_cost = 1.1")
             cfg = settings_for(force)
             scope = Investigation.objects.filter(force=force)
             if investigation_ids is not None:
@@ -159,10 +331,13 @@ def scan(
             opened: Counter[str] = Counter()
             resolved: Counter[str] = Counter()
             for kind, rule in RULES.items():
-                flags, cleared = reconcile(kind, rule(scope, cfg, now), scope=scope, now=now)
+                narrow = RECONCILE_SCOPES.get(kind)
+                where = narrow(scope, cfg, now) if narrow else scope
+                flags, cleared = reconcile(kind, rule(scope, cfg, now), scope=where, now=now)
                 opened[kind] += len(flags)
                 resolved[kind] += cleared
-                opened_all.extend(flags)
+                high.extend(f.pk for f in flags if f.severity == Severity.HIGH)
+                del flags
             run.opened = dict(opened)
             run.resolved = dict(resolved)
             run.finished_at = timezone.now()
@@ -170,28 +345,45 @@ def scan(
     except Exception as exc:
         FlagRun.objects.filter(pk=run.pk).update(error=repr(exc)[:2000], finished_at=timezone.now())
         raise
-    high = [f.pk for f in opened_all if f.severity == Severity.HIGH]
     if high:
         transaction.on_commit(lambda: _notify_supervisors(high))
     return run
 
 
 def _notify_supervisors(flag_ids: list[int]) -> None:
-    """E-mail the responsible supervisor when a high-severity flag opens (no case details in
-    the e-mail: only the reference and a link)."""
-    flags = Flag.objects.filter(pk__in=flag_ids).select_related("investigation__supervisor")
-    for flag in flags:
+    """E-mail each responsible supervisor once per scan about the high-severity flags that
+    opened on their cases (a digest: the first national scan must not send 100,000 e-mails).
+    No case details: only references and the kind of flag."""
+    by_supervisor: dict[int, list[Flag]] = {}
+    flags = (
+        Flag.objects.filter(pk__in=flag_ids)
+        .select_related("investigation__supervisor")
+        .order_by("investigation__reference")
+    )
+    for flag in flags.iterator(chunk_size=2000):
         supervisor = flag.investigation.supervisor
-        if supervisor is None or not supervisor.email:
-            continue
+        if supervisor is not None and supervisor.email:
+            by_supervisor.setdefault(supervisor.pk, []).append(flag)
+    for flagged in by_supervisor.values():
+        supervisor = flagged[0].investigation.supervisor
+        lines = [
+            f"- {f.investigation.reference}: {f.get_kind_display().lower()} flag"
+            for f in flagged[:50]
+        ]
+        if len(flagged) > 50:
+            lines.append(f"- and {len(flagged) - 50} more")
+        subject = (
+            f"[OFFICIAL-SENSITIVE] High-severity flag on {flagged[0].investigation.reference}"
+            if len(flagged) == 1
+            else f"[OFFICIAL-SENSITIVE] {len(flagged)} high-severity flags on your cases"
+        )
         send_mail(
-            subject=f"[OFFICIAL-SENSITIVE] High-severity flag on {flag.investigation.reference}",
-            message=(
-                f"A {flag.get_kind_display().lower()} flag has been raised on "
-                f"{flag.investigation.reference}. Sign in to slaverycases to review it.\n"
-            ),
+            subject=subject,
+            message="New high-severity flags:\n"
+            + "\n".join(lines)
+            + "\n\nSign in to slaverycases to review them.\n",
             from_email=None,
-            recipient_list=[supervisor.email],
+            recipient_list=[supervisor.email],  # type: ignore[union-attr]
             fail_silently=True,
         )
 

@@ -97,6 +97,10 @@ class FlagSettings(models.Model):
     delayed_start_medium_days = models.PositiveSmallIntegerField(default=28)
     delayed_start_high_days = models.PositiveSmallIntegerField(default=90)
     premature_closure_days = models.PositiveSmallIntegerField(default=14)
+    premature_closure_lookback_days = models.PositiveSmallIntegerField(
+        default=365,
+        help_text="Only cases closed or closure requested within this many days are examined",
+    )
     unrecorded_offence_hours = models.PositiveSmallIntegerField(default=24)
     nrm_consider_days = models.PositiveSmallIntegerField(default=2)
     supervision_days = models.PositiveSmallIntegerField(default=28)

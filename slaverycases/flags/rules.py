@@ -66,7 +66,7 @@ def delayed_start(
         .filter(Q(started_at__isnull=True) | Q(oic__isnull=True))
         .values_list("pk", "since", "oic_id", "started_at", "crime_recorded_at")
     )
-    for pk, since, oic_id, started_at, recorded_at in rows.iterator(chunk_size=5000):
+    for pk, since, oic_id, started_at, recorded_at in rows.order_by().iterator(chunk_size=5000):
         age = (now - since).days
         severity = (
             Severity.HIGH
@@ -99,12 +99,38 @@ PREMATURE_CONDITIONS = {
 }
 
 
+def premature_closure_candidates(
+    cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
+) -> QuerySet[Investigation]:
+    """The cases the rule examines: closed, or closure requested, within the lookback window
+    (at national scale only recent closures are actionable; older ones are left alone)."""
+    since = now - timedelta(days=cfg.premature_closure_lookback_days)
+    return cases.filter(
+        Q(status=Status.CLOSED, closed_at__gte=since)
+        | Q(status=Status.CLOSURE_REQUESTED, closure_requested_at__gte=since)
+    )
+
+
+def premature_closure_scope(
+    cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
+) -> QuerySet[Investigation]:
+    """Where the rule's flags are reconciled: every case except those closed (or closure
+    requested) before the lookback window, whose flags the rule no longer looks at. A reopened
+    case is in it, so its flag clears."""
+    since = now - timedelta(days=cfg.premature_closure_lookback_days)
+    return cases.exclude(
+        Q(status=Status.CLOSED, closed_at__lt=since)
+        | Q(status=Status.CLOSURE_REQUESTED, closure_requested_at__lt=since)
+    )
+
+
 def premature_closure(
     cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
 ) -> Iterator[Row]:
-    """Closed or closure requested while any condition of DESIGN.md section 7 fails."""
+    """Closed or closure requested (within the lookback window) while any condition of
+    DESIGN.md section 7 fails."""
     involvement = Involvement.objects.filter(investigation=OuterRef("pk"))
-    annotated = cases.filter(status__in=[Status.CLOSED, Status.CLOSURE_REQUESTED]).annotate(
+    annotated = premature_closure_candidates(cases, cfg, now).annotate(
         c_not_spoken=Exists(involvement.filter(account_taken_at__isnull=True)),
         c_no_enquiry=~Exists(
             Enquiry.objects.filter(investigation=OuterRef("pk"), completed_at__isnull=False)
@@ -142,7 +168,7 @@ def premature_closure(
     ]
     if nrm_condition is not None:
         fields.append("c_no_nrm")
-    for row in annotated.values(*fields).iterator(chunk_size=5000):
+    for row in annotated.values(*fields).order_by().iterator(chunk_size=5000):
         failed = []
         if row["c_not_spoken"]:
             failed.append("victim_not_spoken_to")
@@ -191,9 +217,18 @@ def unrecorded_linked_offence(
         victim=OuterRef("involvement__victim"),
         offence_type=OuterRef("offence_type"),
     )
+    # Open cases, and recent closures: closing a case does not record the offence, so the flag
+    # stays (and premature_closure reads it) for the closures a supervisor can still revisit.
+    in_scope = cases.filter(
+        Q(status__in=OPEN)
+        | Q(
+            status=Status.CLOSED,
+            closed_at__gte=now - timedelta(days=cfg.premature_closure_lookback_days),
+        )
+    ).values("pk")
     disclosures = (
         Disclosure.objects.filter(
-            involvement__investigation__in=cases.filter(status__in=OPEN).values("pk"),
+            involvement__investigation__in=in_scope,
             offence__isnull=True,
             disclosed_at__lt=cutoff,
         )
@@ -205,7 +240,7 @@ def unrecorded_linked_offence(
     types: dict[tuple[int, int], list[str]] = {}
     for inv_id, victim_id, offence_type in (
         Disclosure.objects.filter(
-            involvement__investigation__in=cases.filter(status__in=OPEN).values("pk"),
+            involvement__investigation__in=in_scope,
             offence__isnull=True,
             disclosed_at__lt=cutoff,
         )
@@ -247,7 +282,7 @@ def unrecorded_linked_offence(
         )
         .values_list("pk", "crime_recorded_at")
     )
-    for pk, recorded_at in sexual_hint.iterator(chunk_size=5000):
+    for pk, recorded_at in sexual_hint.order_by().iterator(chunk_size=5000):
         yield (
             pk,
             None,
@@ -274,13 +309,18 @@ def victim_contact_overdue(
 
     today = timezone.localdate(now)
     latest = Contact.objects.filter(victim=OuterRef("pk")).order_by("-at", "-id")
+    open_cases = cases.filter(status__in=OPEN).values("pk")
     rows = (
-        Victim.objects.annotate(
+        # Only victims of the scope's open cases can have their flag case there.
+        Victim.objects.filter(
+            pk__in=Involvement.objects.filter(investigation__in=open_cases).values("victim_id")
+        )
+        .annotate(
             case_id=_victim_case(),
             next_due=Subquery(latest.values("next_contact_due")[:1]),
             last_at=Subquery(latest.filter(made=True).values("at")[:1]),
         )
-        .filter(case_id__in=cases.filter(status__in=OPEN).values("pk"))
+        .filter(case_id__in=open_cases)
         .filter(Q(next_due__lt=today) | Q(next_due__isnull=True, safeguarding_plan__isnull=False))
         .values_list(
             "pk",
@@ -291,7 +331,9 @@ def victim_contact_overdue(
             "safeguarding_plan__contact_every_days",
         )
     )
-    for victim_id, case_id, next_due, last_at, planned_at, every in rows.iterator(chunk_size=5000):
+    for victim_id, case_id, next_due, last_at, planned_at, every in rows.order_by().iterator(
+        chunk_size=5000
+    ):
         if next_due is None and planned_at + timedelta(days=every) >= now:
             continue  # a new plan: the first contact is not due yet
         overdue_days = (today - next_due).days if next_due else None
@@ -315,16 +357,20 @@ def relocated_victim_no_contact(
         "-recorded_at", "-id"
     )
     today = timezone.localdate(now)
+    open_cases = cases.filter(status__in=OPEN).values("pk")
     rows = (
-        Relocation.objects.filter(pk=Subquery(latest_relocation.values("pk")[:1]))
+        Relocation.objects.filter(
+            victim__in=Involvement.objects.filter(investigation__in=open_cases).values("victim_id")
+        )
+        .filter(pk=Subquery(latest_relocation.values("pk")[:1]))
         .filter(~Exists(contact_since))
         .annotate(case_id=_victim_case("victim"))
-        .filter(case_id__in=cases.filter(status__in=OPEN).values("pk"))
+        .filter(case_id__in=open_cases)
         .values_list(
             "victim_id", "case_id", "relocated_on", "first_contact_within_days", "to_force__name"
         )
     )
-    for victim_id, case_id, moved, within, to_force in rows.iterator(chunk_size=5000):
+    for victim_id, case_id, moved, within, to_force in rows.order_by().iterator(chunk_size=5000):
         if (today - moved).days <= within:
             continue
         yield (
@@ -378,7 +424,7 @@ def supervision_overdue(
         )
         .values_list("pk", "last_review", "allocated_at", "next_due")
     )
-    for pk, last_review, allocated_at, next_due in rows.iterator(chunk_size=5000):
+    for pk, last_review, allocated_at, next_due in rows.order_by().iterator(chunk_size=5000):
         yield (
             pk,
             None,
@@ -419,7 +465,7 @@ def nrm_not_considered(
         .filter(condition)
         .values_list("investigation_id", "victim_id", "identified_at")
     )
-    for case_id, victim_id, identified_at in rows.iterator(chunk_size=5000):
+    for case_id, victim_id, identified_at in rows.order_by().iterator(chunk_size=5000):
         yield (
             case_id,
             victim_id,
@@ -452,6 +498,11 @@ def nrm_decision_overdue(
             {"submitted_at": _iso(row["first"]), "days": cfg.nrm_decision_days},
         )
 
+
+# Rules whose flags are reconciled over a narrower set of cases than the scan's scope.
+RECONCILE_SCOPES: dict[str, Callable[..., QuerySet[Investigation]]] = {
+    FlagKind.PREMATURE_CLOSURE: premature_closure_scope,
+}
 
 RULES: dict[str, Rule] = {
     FlagKind.DELAYED_START: delayed_start,

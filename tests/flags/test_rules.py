@@ -692,13 +692,6 @@ def test_an_open_unrecorded_offence_flag_makes_a_closure_request_premature(
     assert flag.severity == Severity.MEDIUM
 
 
-@pytest.mark.xfail(
-    reason="BUG: unrecorded_linked_offence only looks at open cases, so approving the closure "
-    "'clears' the unrecorded-offence flag in the same scan, before premature_closure reads it: "
-    "the closed case loses 'open_unrecorded_offence_flag' although the offence is still "
-    "unrecorded",
-    strict=True,
-)
 def test_approving_the_closure_keeps_the_unrecorded_offence_in_the_evidence(
     clock, gmp, supervisor, unrecorded_then_closure_requested
 ):
