@@ -6,6 +6,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from slaverycases.audit.actions import audit_record
+from slaverycases.audit.models import AuditAction
 from slaverycases.core.health import check_broker, check_database
 
 
@@ -23,12 +25,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(result, status=200 if ok else 503)
 
 
+def _record_denial(request: HttpRequest, status: int) -> None:
+    """A refused or hidden page is a security event (ASVS 7.x, DPA s62 evidence of probing)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        audit_record(
+            actor=user,
+            action=AuditAction.ACCESS_DENIED,
+            detail={"path": request.path[:300], "method": request.method, "status": status},
+        )
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     message = str(exception) if exception and str(exception) else ""
+    _record_denial(request, 403)
     return render(request, "403.html", {"exception_message": message}, status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    _record_denial(request, 404)
     return render(request, "404.html", status=404)
 
 

@@ -68,3 +68,17 @@ def test_audit_csv_export_is_itself_audited_and_neutralises_formulas(client, aud
     assert "'=HYPERLINK(1)" in body and "'+cmd" in body
     export = AuditEvent.objects.get(action=AuditAction.EXPORT, actor_username="auditor")
     assert export.detail["filters"] == {"username": "officer.gmp"}
+
+
+def test_denied_and_hidden_pages_are_security_events(client, officer, other_force_officer):
+    from tests import factories
+
+    inv = factories.investigation(other_force_officer)
+    client.force_login(officer)
+    assert client.get(f"/investigations/{inv.reference}/").status_code == 404
+    assert client.get("/audit/").status_code == 403
+    denied = AuditEvent.objects.filter(
+        action=AuditAction.ACCESS_DENIED, actor_username="officer.gmp"
+    )
+    assert sorted(e.detail["status"] for e in denied) == [403, 404]
+    assert {e.detail["path"] for e in denied} == {f"/investigations/{inv.reference}/", "/audit/"}
