@@ -63,3 +63,23 @@ def test_missing_secret_key_with_debug_off_refuses_to_start():
 def test_missing_secret_key_is_allowed_for_local_debug():
     result = _settings_process({"DEBUG": "1"})
     assert result.returncode == 0, result.stderr
+
+
+def _manage(*args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    clean.update(DEBUG="0", DJANGO_SETTINGS_MODULE="slaverycases.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_static_checks_run_without_a_key_but_the_deploy_check_does_not():
+    assert _manage("check").returncode == 0
+    deploy = _manage("check", "--deploy")
+    assert deploy.returncode != 0
+    assert "SECRET_KEY is not set" in deploy.stderr
