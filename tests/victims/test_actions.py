@@ -109,7 +109,10 @@ def counts() -> dict[str, int]:
         Relocation,
         MissingEpisode,
     ]
-    return {m.__name__: m.objects.count() for m in models}
+    found = {m.__name__: m.objects.count() for m in models}
+    # A refused or hidden page is itself recorded (a security event), never a write of data.
+    found["AuditEvent"] = AuditEvent.objects.exclude(action=AuditAction.ACCESS_DENIED).count()
+    return found
 
 
 def new_audits(since: int, **filters: Any) -> list[AuditEvent]:

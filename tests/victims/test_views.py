@@ -343,7 +343,7 @@ def test_a_safeguarding_lead_reads_but_gets_403_on_case_writes(
         assert client.get(url).status_code == 403, url
         assert client.post(url, intake_data([row("Mihai Popa")])).status_code == 403, url
     assert client.get(urls[5]).status_code == 200  # the victim's page
-    assert counts() == {**before, "AuditEvent": AuditEvent.objects.count()}
+    assert counts() == {**before, "AuditEvent": counts()["AuditEvent"]}
 
 
 def test_a_user_who_sees_the_case_through_a_share_cannot_add_victims(
@@ -364,7 +364,7 @@ def test_a_user_who_sees_the_case_through_a_share_cannot_add_victims(
         assert client.post(url, {}).status_code == 403, url
     assert client.get(urls[5]).status_code == 200  # the victim's page: read only
     assert "Change this record" not in page(client, urls[5])
-    assert counts() == {**before, "AuditEvent": AuditEvent.objects.count()}
+    assert counts() == {**before, "AuditEvent": counts()["AuditEvent"]}
     assert not AuditEvent.objects.filter(
         actor=other_force_officer, action=AuditAction.COLLECTION
     ).exists()
@@ -511,7 +511,7 @@ def test_an_answer_that_was_not_offered_is_refused(client, second_case, officer,
     html = response.content.decode()
     assert PROBLEM in html
     assert "Select an existing record or say this is a new person" in html
-    assert counts() == {**before, "AuditEvent": AuditEvent.objects.count()}
+    assert counts() == {**before, "AuditEvent": counts()["AuditEvent"]}
 
 
 def test_an_answer_that_was_not_offered_is_a_400(client, second_case, officer, victim_a):
