@@ -704,7 +704,13 @@ def share_with_group(
     InvestigationGroupObjectPermission.objects.get_or_create(
         group=sharing_group(target), permission=_view_permission(), content_object=investigation
     )
-    recipient = str(target)
+    _record_share(investigation, actor=actor, recipient=str(target), reason=reason)
+
+
+def _record_share(
+    investigation: Investigation, *, actor: User, recipient: str, reason: str
+) -> None:
+    """A share is a grant (timeline + audit) and a disclosure to its recipient (audit)."""
     save_investigation(investigation, [])
     record_on_case(
         investigation,
@@ -746,23 +752,7 @@ def investigation_share(
             user=user, permission=_view_permission(), content_object=inv
         )
         recipient = f"{user.display_name} ({user.username})"
-        save_investigation(inv, [])
-        record_on_case(
-            inv,
-            actor=actor,
-            kind=TimelineKind.SHARED,
-            text=f"Shared with {recipient}: {reason}",
-            action=AuditAction.GRANT,
-            justification=reason,
-            recipient=recipient,
-        )
-        audit_record(
-            actor=actor,
-            action=AuditAction.DISCLOSURE,
-            obj=inv,
-            justification=reason,
-            recipient=recipient,
-        )
+        _record_share(inv, actor=actor, recipient=recipient, reason=reason)
         return
     target = unit if unit is not None else force
     if target is None:
