@@ -112,3 +112,14 @@ def may_share(user: User, investigation: Investigation) -> bool:
 def may_add_case_records(user: User, investigation: Investigation) -> bool:
     """Offences, enquiries and suspects."""
     return may_change(user, investigation)
+
+
+def may_review_retention(user: User, investigation: Investigation) -> bool:
+    """MoPI reviews belong to the force's records administrators, within their own force.
+    They see the record's facts for the review, never its victims' details."""
+    return (
+        user.is_active
+        and user.has_perm("investigations.review_retention")
+        and user.force_id is not None
+        and investigation.force_id == user.force_id
+    )

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
-from investigations import access
+from investigations import access, retention
 from investigations.models import (
     ClosureDecision,
     ClosureReview,
@@ -28,6 +28,9 @@ from investigations.models import (
     OffenceType,
     Outcome,
     ReferenceCounter,
+    RetentionDecision,
+    RetentionNotice,
+    RetentionReview,
     Status,
     SupervisoryReview,
     Suspect,
@@ -611,7 +614,9 @@ def closure_approve(
     inv.outcome = review.proposed_outcome
     inv.nfa_reason = review.proposed_nfa_reason
     inv.outcome_rationale = rationale
-    save_investigation(inv, ["status", "closed_at", "outcome", "nfa_reason", "outcome_rationale"])
+    inv.review_due_on = retention.first_review_on(inv, timezone.localdate(now))
+    fields = ["status", "closed_at", "outcome", "nfa_reason", "outcome_rationale"]
+    save_investigation(inv, [*fields, "review_due_on"])
     record_on_case(
         inv,
         actor=actor,
@@ -671,8 +676,9 @@ def investigation_reopen(
     inv.outcome = ""
     inv.nfa_reason = ""
     inv.outcome_rationale = ""
+    inv.review_due_on = None  # an open case is not reviewed for retention
     fields = ["status", "closed_at", "closure_requested_at", "outcome", "nfa_reason"]
-    save_investigation(inv, [*fields, "outcome_rationale"])
+    save_investigation(inv, [*fields, "outcome_rationale", "review_due_on"])
     record_on_case(inv, actor=actor, kind=TimelineKind.REOPENED, text=f"Reopened: {reason}")
     return inv
 
@@ -769,3 +775,191 @@ def investigation_consulted(investigation: Investigation, *, actor: User, what: 
         obj=investigation,
         detail={"page": what} if what else None,
     )
+
+
+# --- MoPI retention review (docs/decisions/0004-retention.md) ---------------------------------
+
+
+@transaction.atomic
+def retention_review(
+    investigation: Investigation,
+    *,
+    actor: User,
+    expected_version: int,
+    decision: str,
+    reason: str,
+    next_review_on: date | None = None,
+) -> RetentionReview:
+    """Retain a closed record until its next review, or dispose of it. A disposal erases the
+    case and every record that hangs off it (and its victims' records where they appear in no
+    other case) and keeps the review row naming what was erased, with an ERASURE audit row."""
+    inv = lock_investigation(investigation, expected_version)
+    if not access.may_review_retention(actor, inv):
+        raise NotPermitted("Only an administrator of the owning force can review retention.")
+    if inv.status != Status.CLOSED or inv.review_due_on is None:
+        raise TransitionNotAllowed("Only a closed investigation is reviewed for retention.")
+    today = timezone.localdate()
+    if inv.review_due_on > today:
+        raise DomainError(f"This record is not due for review until {inv.review_due_on:%-d %B %Y}.")
+    if not reason.strip():
+        raise DomainError("Give the reason for your decision.")
+    group = retention.retention_group(inv)
+    if decision == RetentionDecision.RETAIN:
+        latest = retention.add_years(today, retention.MAX_RETAIN_YEARS)
+        if next_review_on is None:
+            raise DomainError("Give the date of the next review.")
+        if not today < next_review_on <= latest:
+            raise DomainError(
+                "The next review must be after today and no later than "
+                f"{latest:%-d %B %Y} ({retention.MAX_RETAIN_YEARS} years)."
+            )
+        review = RetentionReview.objects.create(
+            investigation=inv,
+            reference=inv.reference,
+            force_id=inv.force_id,
+            reviewed_by=actor,
+            retention_group=group,
+            decision=decision,
+            reason=reason,
+            next_review_on=next_review_on,
+        )
+        inv.review_due_on = next_review_on
+        save_investigation(inv, ["review_due_on"])
+        record_on_case(
+            inv,
+            actor=actor,
+            kind=TimelineKind.RETENTION,
+            text=f"Retained until a review on {next_review_on:%-d %B %Y}: {reason}",
+            obj=review,
+            justification=reason,
+            detail={
+                "decision": decision,
+                "group": int(group),
+                "next_review_on": str(next_review_on),
+            },
+        )
+        return review
+    if decision != RetentionDecision.DISPOSE:
+        raise DomainError("Choose retain or dispose.")
+    erased = _erase_case(inv)
+    review = RetentionReview.objects.create(
+        investigation=None,
+        reference=inv.reference,
+        force_id=inv.force_id,
+        reviewed_by=actor,
+        retention_group=group,
+        decision=decision,
+        reason=reason,
+        erased=erased,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.ERASURE,
+        obj=review,
+        investigation_reference=review.reference,
+        justification=reason,
+        detail={"decision": decision, "group": int(group), "erased": erased},
+    )
+    return review
+
+
+def _erase_case(inv: Investigation) -> dict[str, int]:
+    """Delete the case and everything that hangs off it, children before parents (the foreign
+    keys PROTECT, so a row this list forgets stops the disposal instead of being orphaned).
+    Victims go too when they appear in no other case. Returns {model label: rows erased}."""
+    from django.db.models import Exists, OuterRef, ProtectedError, Q, RestrictedError
+
+    from referrals.models import AgencyReferral, DutyToNotify, NrmReferral
+    from safeguarding.models import Contact, MissingEpisode, Relocation, SafeguardingPlan
+    from slaverycases.flags.models import Flag
+    from victims.models import CustodyEvent, Disclosure, Involvement, Victim
+
+    elsewhere = Involvement.objects.filter(victim=OuterRef("pk")).exclude(investigation=inv)
+    victim_ids = list(
+        Victim.objects.filter(involvements__investigation=inv)
+        .exclude(Exists(elsewhere))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    case = Q(investigation=inv)
+    person = Q(victim_id__in=victim_ids)
+    steps: list[tuple[type, Q]] = [
+        (Flag, case | person),
+        (Disclosure, Q(involvement__investigation=inv) | Q(involvement__victim_id__in=victim_ids)),
+        (NrmReferral, case | person),
+        (DutyToNotify, case | person),
+        (AgencyReferral, case | person),
+        (CustodyEvent, case | person),
+        (Offence, case),
+        (Involvement, case | person),
+        (SafeguardingPlan, person),
+        (Contact, person),
+        (Relocation, person),
+        (MissingEpisode, person),
+        (Victim, Q(pk__in=victim_ids)),
+        (Enquiry, case),
+        (Suspect, case),
+        (SupervisoryReview, case),
+        (ClosureReview, case),
+        (TimelineEvent, case),
+        (InvestigationExploitation, case),
+        (InvestigationUserObjectPermission, Q(content_object=inv)),
+        (InvestigationGroupObjectPermission, Q(content_object=inv)),
+    ]
+    steps.append((Investigation, Q(pk=inv.pk)))
+    erased: dict[str, int] = {}
+    for model, condition in steps:
+        try:
+            _, by_model = model.objects.filter(condition).delete()
+        except (ProtectedError, RestrictedError) as exc:
+            kinds = sorted({str(o._meta.verbose_name_plural) for o in exc.args[1]})
+            raise DomainError(
+                "This record cannot be disposed of: records of other cases refer to it "
+                f"({', '.join(kinds)}). Nothing has been erased."
+            ) from exc
+        for label, n in by_model.items():
+            if n:
+                erased[label] = erased.get(label, 0) + n
+    return erased
+
+
+def retention_notify_due(on: date) -> dict[str, int]:
+    """Tell each force's administrators, once a day, how many closed records are due for MoPI
+    review. Safe to run twice: a RetentionNotice row per force per day records the sending.
+    Returns {force code: records due} for the notices sent by this run."""
+    from django.core.mail import send_mail
+    from django.db import IntegrityError
+
+    from slaverycases.accounts.models import Force, User
+    from slaverycases.accounts.roles import FORCE_ADMIN
+
+    sent: dict[str, int] = {}
+    due = retention.forces_with_records_due(on)
+    for force in Force.objects.filter(pk__in=due).order_by("code"):
+        admins = list(
+            User.objects.filter(force=force, is_active=True, groups__name=FORCE_ADMIN)
+            .exclude(email="")
+            .values_list("email", flat=True)
+            .distinct()
+        )
+        try:
+            with transaction.atomic():
+                notice = RetentionNotice.objects.create(
+                    force=force, on=on, due=due[force.pk], sent_to=len(admins)
+                )
+        except IntegrityError:
+            continue  # already told today
+        if admins:
+            send_mail(
+                subject=f"[OFFICIAL-SENSITIVE] {notice.due} records due for MoPI review",
+                message=(
+                    f"{notice.due} closed records of {force.name} are due for retention review "
+                    "(retain with a reason, or dispose).\n\n"
+                    "Sign in to slaverycases and open Retention to review them.\n"
+                ),
+                from_email=None,
+                recipient_list=admins,
+                fail_silently=True,
+            )
+        sent[force.code] = notice.due
+    return sent

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from investigations import actions
+from investigations import actions, retention
 from investigations.models import (
     CrimeDecision,
     Investigation,
@@ -156,6 +156,25 @@ CASES = [
         close_after_days=160,
     ),
     DemoCase(
+        "GMP",
+        "Cannabis farm in Oldham (2016)",
+        "Two Vietnamese teenagers found tending a cannabis farm in a terraced house, the windows "
+        "boarded. Closed after the controller was convicted; due for MoPI retention review.",
+        "proactive",
+        ["criminal"],
+        days_ago=3930,
+        location="Oldham",
+        stage="closed",
+        crime=("GMP/16/000231", OffenceType.MSA_S2),
+        enquiries=[
+            ("Take the boys' accounts with appropriate adults", True, True),
+            ("Trace the tenancy and the electricity bypass", True, True),
+        ],
+        suspects=[{"name": "Van Long Tran", "role": "principal", "nationality": "Vietnamese"}],
+        outcome=Outcome.CHARGED,
+        close_after_days=240,
+    ),
+    DemoCase(
         "WYP",
         "Recycling yard in Bradford: workers paid nothing",
         "Polish workers at a recycling yard say they were recruited with promises of good pay; "
@@ -204,6 +223,9 @@ def _backdate(inv: Investigation, *, reported: Any, allocated_days: int, close_d
     if inv.closed_at and close_days is not None:
         updates["closed_at"] = reported + timedelta(days=close_days)
         updates["closure_requested_at"] = reported + timedelta(days=close_days - 1)
+        updates["review_due_on"] = retention.first_review_on(
+            inv, timezone.localdate(updates["closed_at"])
+        )
     Investigation.objects.filter(pk=inv.pk).update(**updates)
     kinds = {
         TimelineKind.CREATED: reported,

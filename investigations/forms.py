@@ -16,6 +16,7 @@ from investigations.models import (
     OrderStatus,
     Outcome,
     ReportSource,
+    RetentionDecision,
     Status,
     SuspectOutcome,
     SuspectRole,
@@ -339,3 +340,50 @@ class InvestigationFilterForm(GovukForm):
         self.fields["oic"].choices = [("", "Anyone")] + [
             (str(u.pk), u.display_name) for u in officers
         ]
+
+
+class RetentionReviewForm(VersionedForm):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=RetentionDecision.choices,
+        widget=forms.RadioSelect,
+        help_text="Retain keeps the record until its next review. Dispose erases the case, its "
+        "records and the records of victims who appear in no other case; it cannot be undone.",
+    )
+    reason = _area(
+        "Reason for the decision",
+        5000,
+        help_text="For example the risk the people involved still pose, or why the record is "
+        "no longer needed for a policing purpose.",
+    )
+    next_review_on = GovukDateField(
+        label="Date of the next review",
+        required=False,
+        allow_future=True,
+        help_text="Only if you retain the record.",
+    )
+    confirm_reference = _text(
+        "To dispose, type the reference of the investigation",
+        30,
+        required=False,
+        help_text="Only if you dispose of the record.",
+    )
+
+    def __init__(self, *args: Any, reference: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reference = reference
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        decision = data.get("decision")
+        no_date = not data.get("next_review_on") and "next_review_on" not in self.errors
+        if decision == RetentionDecision.RETAIN and no_date:
+            self.add_error("next_review_on", "Enter the date of the next review")
+        if decision == RetentionDecision.DISPOSE:
+            typed = (data.get("confirm_reference") or "").strip().upper()
+            if typed != self.reference:
+                self.add_error(
+                    "confirm_reference",
+                    f"Type {self.reference} to confirm that this record is to be disposed of",
+                )
+        return data

@@ -175,6 +175,14 @@ pick_victims = _weighted([(i + 1, w) for i, w in enumerate(VICTIMS_PER_CASE)])
 pick_nationality = _weighted([((n, lang), w) for n, lang, w in NATIONALITIES])
 
 
+def _review_due(closed_on: str, not_recorded: bool) -> str:
+    """MoPI review date (investigations/retention.py): 6 years after closure when no crime was
+    recorded (group 3), else 10 (a modern slavery offence is recorded: group 1)."""
+    year = int(closed_on[:4]) + (6 if not_recorded else 10)
+    rest = "-02-28" if closed_on[4:] == "-02-29" else closed_on[4:]
+    return f"{year}{rest}"
+
+
 class Clock:
     """Minutes since a base day, formatted through lookup tables."""
 
@@ -234,7 +242,8 @@ SCHEMA: dict[str, tuple[type[models.Model], list[str]]] = {
             "id reference force_id unit_id title summary source location status reported_at "
             "crime_decision crime_decision_at crime_not_recorded_reason crime_recorded_at "
             "allocated_at started_at closure_requested_at closed_at oic_id supervisor_id "
-            "outcome nfa_reason outcome_rationale created_by_id created_at updated_at version"
+            "outcome nfa_reason outcome_rationale created_by_id created_at updated_at version "
+            "review_due_on"
         ),
     ),
     "expl": (InvestigationExploitation, _cols("id investigation_id type")),
@@ -659,6 +668,7 @@ class Generator:
                 c.ts(reported),
                 c.ts(last),
                 1,
+                None if closed_at is None else _review_due(c.date(closed_at), not_recorded),
             )
         )
         t["timeline"].rows.append(

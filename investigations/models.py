@@ -115,6 +115,12 @@ class Investigation(models.Model):
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every change: an edit made on an older copy is refused"
     )
+    review_due_on = models.DateField(
+        "retention review due",
+        null=True,
+        blank=True,
+        help_text="MoPI: when the closed record must next be reviewed (retain or dispose)",
+    )
 
     objects = InvestigationQuerySet.as_manager()
 
@@ -127,6 +133,7 @@ class Investigation(models.Model):
             ("share_investigation", "Can share an investigation with another unit or force"),
             ("reopen_investigation", "Can reopen a closed investigation"),
             ("print_investigation", "Can print a case summary"),
+            ("review_retention", "Can review retention of closed records (MoPI)"),
         ]
         indexes = [
             models.Index(fields=["unit", "status", "-reported_at"], name="inv_unit_status"),
@@ -137,6 +144,11 @@ class Investigation(models.Model):
                 fields=["force", "status", "closed_at"],
                 include=["id", "closure_requested_at"],  # index-only scans of a force's cases
                 name="inv_force_status_closed",
+            ),
+            models.Index(
+                fields=["force", "review_due_on"],
+                condition=models.Q(review_due_on__isnull=False),
+                name="inv_force_review_due",
             ),
         ]
         constraints = [
@@ -478,6 +490,7 @@ class TimelineKind(models.TextChoices):
     REFERRAL = "referral", "Referral"
     FLAG = "flag", "Flag"
     PRINTED = "printed", "Printed"
+    RETENTION = "retention", "Retention review"
 
 
 class TimelineEvent(models.Model):
@@ -509,3 +522,82 @@ class InvestigationGroupObjectPermission(GroupObjectPermissionBase):
     """django-guardian grant to a group: a unit's or a force's sharing group."""
 
     content_object = models.ForeignKey(Investigation, on_delete=models.CASCADE)
+
+
+class RetentionGroup(models.IntegerChoices):
+    """The Management of Police Information (MoPI) retention groups, as applied here (see
+    docs/decisions/0004-retention.md)."""
+
+    PUBLIC_PROTECTION = 1, "Group 1: certain public protection matters"
+    SERIOUS = 2, "Group 2: other sexual, violent or serious offences"
+    OTHER = 3, "Group 3: all other records"
+
+
+class RetentionDecision(models.TextChoices):
+    RETAIN = "retain", "Retain"
+    DISPOSE = "dispose", "Dispose"
+
+
+class RetentionReview(models.Model):
+    """A MoPI review of a closed record: retain (with the reason and the next review date) or
+    dispose. A disposal erases the case and keeps only this row, which names what was erased:
+    nothing is deleted silently. So the row keeps the reference and force in its own columns,
+    and its link to the investigation is cleared when that is erased."""
+
+    investigation = models.ForeignKey(
+        Investigation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retention_reviews",
+    )
+    reference = models.CharField(max_length=20)
+    force = models.ForeignKey("accounts.Force", on_delete=models.PROTECT, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    retention_group = models.PositiveSmallIntegerField(choices=RetentionGroup.choices)
+    decision = models.CharField(max_length=10, choices=RetentionDecision.choices)
+    reason = models.TextField(max_length=5000)
+    next_review_on = models.DateField(null=True, blank=True)
+    erased = models.JSONField(
+        default=dict, blank=True, help_text="Rows erased by a disposal, by kind of record"
+    )
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        indexes = [
+            models.Index(fields=["force", "-reviewed_at"], name="retention_force_at"),
+            models.Index(fields=["reference"], name="retention_reference"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="retention_review_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision="dispose") | models.Q(next_review_on__isnull=False),
+                name="retention_retain_has_next_review",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.get_decision_display()} on {self.reviewed_at:%Y-%m-%d}"
+
+
+class RetentionNotice(models.Model):
+    """One row per force per day on which its administrators were told of records due for
+    review: the daily task sends each notice once, however often it runs."""
+
+    force = models.ForeignKey("accounts.Force", on_delete=models.CASCADE, related_name="+")
+    on = models.DateField()
+    due = models.PositiveIntegerField()
+    sent_to = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["force", "on"], name="retention_notice_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.force_id} {self.on}: {self.due} due"

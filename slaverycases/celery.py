@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "slaverycases.settings")
 
@@ -18,6 +19,11 @@ app.conf.beat_schedule = {
         "task": "slaverycases.flags.tasks.scan_all",
         "schedule": 15 * 60.0,
         "options": {"expires": 14 * 60},
+    },
+    "retention-reviews-due": {
+        "task": "investigations.tasks.retention_reviews_due",
+        "schedule": crontab(hour=6, minute=30),
+        "options": {"expires": 6 * 3600},
     },
     "flush-outbox": {
         "task": "slaverycases.core.tasks.flush_outbox",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("safeguarding/", include("safeguarding.urls")),
     path("flags/", include("slaverycases.flags.urls")),
     path("referrals/", include("referrals.urls")),
+    path("retention/", include("investigations.retention_urls")),
     path("", include("slaverycases.dashboards.urls")),
     path("admin/", admin.site.urls),
 ]

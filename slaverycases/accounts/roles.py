@@ -81,6 +81,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "flags.view_flagsettings",
         "flags.change_flagsettings",
         "flags.view_flagrun",
+        "investigations.review_retention",
     ],
     AUDITOR: ["audit.view_auditevent"],
 }

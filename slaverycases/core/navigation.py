@@ -31,6 +31,8 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
         items.append(("Referrals", reverse("referrals:list")))
     if user.has_role(roles.SUPERVISOR, roles.SAFEGUARDING_LEAD, roles.FORCE_ADMIN):
         items.append(("Statistics", reverse("dashboards:statistics")))
+    if user.has_perm("investigations.review_retention") and user.force_id:
+        items.append(("Retention", reverse("retention:list")))
     if user.has_role(roles.AUDITOR):
         items.append(("Audit log", reverse("audit:list")))
     if user.is_staff:

@@ -83,4 +83,7 @@ MATRIX = {
     "referrals:agency-new": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "referrals:nrm-decision": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "referrals:nrm-link": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
+    # MoPI retention review: the force's administrators, within their own force only.
+    "retention:list": "R F F F A F F",
+    "retention:review": "RRRR FFFF FFFF FFFF AANN FFFF FFFF",
 }
