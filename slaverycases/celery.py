@@ -25,6 +25,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=6, minute=30),
         "options": {"expires": 6 * 3600},
     },
+    "audit-partitions": {
+        "task": "slaverycases.audit.tasks.ensure_partitions",
+        "schedule": crontab(hour=5, minute=15),
+        "options": {"expires": 6 * 3600},
+    },
     "flush-outbox": {
         "task": "slaverycases.core.tasks.flush_outbox",
         "schedule": 60.0,

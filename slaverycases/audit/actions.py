@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import logging
+from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 from slaverycases.audit.context import current_request_meta
 from slaverycases.audit.models import AuditAction, AuditEvent
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -46,3 +51,53 @@ def _reference_of(obj: models.Model) -> str:
         return reference
     investigation = getattr(obj, "investigation", None)
     return getattr(investigation, "reference", "") or ""
+
+
+# --- monthly partitions (migration 0005) ------------------------------------------------------
+
+PARTITION_PREFIX = "audit_auditevent_"
+DEFAULT_PARTITION = "audit_auditevent_default"
+
+
+def _month_start(day: date, months_on: int = 0) -> date:
+    index = day.year * 12 + day.month - 1 + months_on
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def audit_partitions_ensure(today: date | None = None, ahead: int = 3) -> list[str]:
+    """Create the audit table's monthly partitions from this month to `ahead` months on, so
+    rows never land in the DEFAULT partition. Idempotent. A month whose rows already sit in the
+    DEFAULT partition (a clock that ran ahead) is left to it: PostgreSQL cannot create that
+    month's partition without moving them, and moving would be a DELETE the log refuses.
+    Returns the partitions created. Does nothing on SQLite or on an unpartitioned table."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    today = today or timezone.now().astimezone(UTC).date()
+    created: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [DEFAULT_PARTITION])
+        if not cursor.fetchone()[0]:
+            return []
+        for i in range(ahead + 1):
+            start, end = _month_start(today, i), _month_start(today, i + 1)
+            name = f"{PARTITION_PREFIX}{start:%Y_%m}"
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+            if cursor.fetchone()[0]:
+                continue
+            bounds = [datetime(d.year, d.month, 1, tzinfo=UTC) for d in (start, end)]
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {DEFAULT_PARTITION} WHERE at >= %s AND at < %s)",  # noqa: S608 (a constant)
+                bounds,
+            )
+            if cursor.fetchone()[0]:
+                logger.warning("audit rows for %s are in the default partition; left there", name)
+                continue
+            with transaction.atomic():
+                cursor.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF audit_auditevent '
+                    f"FOR VALUES FROM ('{bounds[0].isoformat()}') TO ('{bounds[1].isoformat()}')"
+                )
+            created.append(name)
+    return created

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,6 +12,7 @@ from slaverycases.audit.forms import AuditFilterForm
 from slaverycases.audit.models import AuditAction
 from slaverycases.audit.querysets import audit_events_filtered
 from slaverycases.core.csvexport import csv_response
+from slaverycases.core.paging import CountlessPage
 
 PAGE_SIZE = 50
 
@@ -26,7 +26,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         events = audit_events_filtered(**form.cleaned_data)
     if request.GET.get("format") == "csv" and not (form.is_bound and form.errors):
         return step_up(lambda r: _csv(r, events, form))(request)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CountlessPage(events, request.GET.get("page"), PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

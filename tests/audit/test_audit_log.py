@@ -82,3 +82,30 @@ def test_denied_and_hidden_pages_are_security_events(client, officer, other_forc
     )
     assert sorted(e.detail["status"] for e in denied) == [403, 404]
     assert {e.detail["path"] for e in denied} == {f"/investigations/{inv.reference}/", "/audit/"}
+
+
+@pytest.mark.django_db
+def test_the_log_pages_without_counting_in_fixed_queries(client, auditor, officer):
+    """The log grows without bound: it pages by fetching one row more than a page, never a
+    COUNT(*) over every row, and the number of queries does not grow with the log."""
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(60):
+        audit_record(actor=officer, action=AuditAction.CONSULTATION, obj=officer)
+    client.force_login(auditor)
+    with CaptureQueriesContext(connection) as few:
+        first = client.get("/audit/", {"username": "officer.gmp"})
+    html = first.content.decode()
+    assert "Events 1 to 50, newest first" in html
+    assert "Page 1" in html and "Page 1 of" not in html
+    assert "page=2" in html and 'rel="prev"' not in html
+    assert not any("COUNT(" in q["sql"].upper() for q in few.captured_queries)
+    second = client.get("/audit/", {"username": "officer.gmp", "page": "2"}).content.decode()
+    assert "Events 51 to 60, newest first" in second
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+    for _ in range(200):
+        audit_record(actor=officer, action=AuditAction.CONSULTATION, obj=officer)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/audit/", {"username": "officer.gmp"})
+    assert len(many) == len(few)
+    assert "No events match" in client.get("/audit/", {"username": "nobody"}).content.decode()
