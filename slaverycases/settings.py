@@ -193,7 +193,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+    # acks_late: a task's message stays in Redis, unacknowledged, until the task ends. A lost
+    # pool process has it requeued at once (reject_on_worker_lost); when the whole worker dies,
+    # another worker delivers it again once it has been out for the visibility timeout. That
+    # must outlast the longest hold of a message (a scan waiting behind another scan of its
+    # force, or a retry's countdown of up to 300 s): past it, a message still running is
+    # delivered twice, and counts towards flags.actions.MAX_DELIVERIES. scan_all runs every
+    # 15 minutes anyway, so a shorter one would buy little.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.mail import send_mail
@@ -26,11 +27,16 @@ from slaverycases.flags.models import (
     FlagSettings,
     FlagStatus,
     Severity,
+    TaskDelivery,
 )
 from slaverycases.flags.rules import RECONCILE_SCOPES, RULES
 
 if TYPE_CHECKING:
+    from celery.app.task import Context
+
     from slaverycases.accounts.models import Force, User
+
+logger = logging.getLogger(__name__)
 
 
 def settings_for(force: Force) -> FlagSettings:
@@ -440,3 +446,88 @@ def flag_resolve(flag: Flag, *, actor: User, reason: str = "") -> Flag:
 
 def flag_dismiss(flag: Flag, *, actor: User, reason: str) -> Flag:
     return _act(flag, actor, FlagStatus.DISMISSED, reason)
+
+
+# --- the redelivery cap -----------------------------------------------------------------------
+
+#: A task message started this many times without finishing is not started again. Its worker
+#: died each time (killed, out of memory), and with acks_late the broker would otherwise deliver
+#: it for ever: again at once when a pool process is lost (reject_on_worker_lost), or after
+#: Redis' visibility timeout when the whole worker is.
+MAX_DELIVERIES = 3
+#: Rows of starts that died and whose message never came back (it expired): far older than
+#: any message still in flight (the visibility timeout is an hour).
+STALE_DELIVERY = timedelta(days=1)
+
+
+def task_delivery_start(
+    request: Context, *, force_id: int | None = None, investigation_id: int | None = None
+) -> bool:
+    """Count a worker's start of a task message (committed before the task does anything).
+    Returns False when the message has been started more than MAX_DELIVERIES times without
+    finishing: the task must then return at once, and the message is acknowledged. The give-up
+    is recorded once, however often the message comes back: an ERROR log line and a failed
+    FlagRun for the admin's run log.
+
+    A start that ends, well or badly, deletes its row (task_delivery_finish), so only starts
+    whose worker died add up. A retry is a new message (Celery's retry number goes up) and
+    counts afresh. Tasks run in-process (CELERY_TASK_ALWAYS_EAGER) have no broker to
+    redeliver them and are not counted."""
+    if request.is_eager or not request.id:
+        return True
+    now = timezone.now()
+    retries = request.retries or 0
+    with transaction.atomic():
+        row, created = TaskDelivery.objects.select_for_update().get_or_create(
+            task_id=request.id,
+            defaults={
+                "task_name": request.task or "",
+                "retries": retries,
+                "first_started_at": now,
+                "last_started_at": now,
+            },
+        )
+        if not created:
+            if row.retries == retries:
+                row.deliveries += 1
+            else:
+                row.retries, row.deliveries, row.first_started_at = retries, 1, now
+            row.last_started_at = now
+            row.save(update_fields=["retries", "deliveries", "first_started_at", "last_started_at"])
+        if row.deliveries <= MAX_DELIVERIES:
+            return True
+        if row.gave_up_at is None:
+            if force_id is None and investigation_id is not None:
+                cases = Investigation.objects.filter(pk=investigation_id)
+                force_id = cases.values_list("force_id", flat=True).first()
+            row.gave_up_at = now
+            row.save(update_fields=["gave_up_at"])
+            error = (
+                f"Gave up on {row.task_name}[{row.task_id}]: started {row.deliveries - 1} times "
+                "and its worker died each time. Not run again; the next scheduled scan tries "
+                "afresh."
+            )
+            FlagRun.objects.create(
+                force_id=force_id,
+                investigation_id=investigation_id,
+                started_at=row.first_started_at,
+                finished_at=now,
+                error=error,
+            )
+            logger.error(error)
+    return False
+
+
+def task_delivery_finish(request: Context) -> None:
+    """The start counted by task_delivery_start has ended (success, error or retry)."""
+    if request.is_eager or not request.id:
+        return
+    TaskDelivery.objects.filter(task_id=request.id, gave_up_at__isnull=True).delete()
+
+
+def task_delivery_purge() -> int:
+    """Delete the rows left by starts that died and whose message never came back."""
+    stale = TaskDelivery.objects.filter(
+        gave_up_at__isnull=True, last_started_at__lt=timezone.now() - STALE_DELIVERY
+    )
+    return stale.delete()[0]

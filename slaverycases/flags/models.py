@@ -131,3 +131,29 @@ class FlagRun(models.Model):
 
     def __str__(self) -> str:
         return f"Flag run {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskDelivery(models.Model):
+    """A flag task's message that a worker started and has not finished: how many times.
+
+    A worker that dies in the middle of a task leaves its row here, and the broker delivers the
+    message again (acks_late with reject_on_worker_lost, or Redis' visibility timeout). After
+    MAX_DELIVERIES starts the task gives up (flags.actions.task_delivery_start): a message that
+    kills its worker every time is not redelivered for ever. A start that ends, well or badly,
+    deletes its row; a row given up stays, as the record of it."""
+
+    task_id = models.CharField(max_length=255, unique=True)
+    task_name = models.CharField(max_length=200)
+    # Celery's retry number of the message counted: a retry is a new message and counts afresh.
+    retries = models.PositiveIntegerField(default=0)
+    deliveries = models.PositiveSmallIntegerField(default=1)
+    first_started_at = models.DateTimeField(default=timezone.now)
+    last_started_at = models.DateTimeField(default=timezone.now)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_started_at"]
+        verbose_name_plural = "task deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}] started {self.deliveries} times"
