@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 
 from investigations.models import Investigation, InvestigationQuerySet, Status
+from investigations.querysets import VisibleRows
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
 
 def investigations_for_user(user: User) -> InvestigationQuerySet:
     return Investigation.objects.visible_to(user)
+
+
+def visible_list_rows(user: User, filters: dict[str, Any], order: list[str]) -> VisibleRows:
+    """The list page's rows: the visible cases, filtered, in `order`, for a Paginator."""
+    parts = [part.filtered(**filters) for part in Investigation.objects.visible_parts(user)]
+    return VisibleRows(parts, order, decorate=lambda qs: qs.with_list_columns())
 
 
 def may_view(user: User, investigation: Investigation) -> bool:

@@ -145,6 +145,12 @@ class Investigation(models.Model):
                 include=["id", "closure_requested_at"],  # index-only scans of a force's cases
                 name="inv_force_status_closed",
             ),
+            # The list, per part (querysets.VisibleRows): a unit's cases in date or reference
+            # order, and cases run or supervised outside one's unit, from the index alone.
+            models.Index(fields=["unit", "-reported_at", "-id"], name="inv_unit_reported"),
+            models.Index(fields=["unit", "reference"], name="inv_unit_reference"),
+            models.Index(fields=["oic", "unit"], include=["id"], name="inv_oic_unit"),
+            models.Index(fields=["supervisor", "unit"], include=["id"], name="inv_supervisor_unit"),
             models.Index(
                 fields=["force", "review_due_on"],
                 condition=models.Q(review_due_on__isnull=False),

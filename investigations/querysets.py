@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, models
+from django.db.models import BooleanField, F, Func, Q
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -14,34 +15,48 @@ if TYPE_CHECKING:
 class InvestigationQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> InvestigationQuerySet:
         """Need-to-know: the user's unit's cases, cases they run or supervise, and cases shared
-        with them, their unit or their force through django-guardian. One SQL query."""
-        from investigations.models import (
-            InvestigationGroupObjectPermission,
-            InvestigationUserObjectPermission,
-        )
+        with them, their unit or their force through django-guardian. One SQL query, in a shape
+        every part of which an index serves (unit, officer in charge, supervisor, and the
+        shared ids as an array the planner looks up by primary key): no scan of every case."""
         from slaverycases.accounts.roles import works_cases
 
         if not works_cases(user) or not user.has_perm("investigations.view_investigation"):
             return self.none()
-        own = Q(oic_id=user.pk) | Q(supervisor_id=user.pk)
+        own = Q(oic_id=user.pk) | Q(supervisor_id=user.pk) | _shared_with(user)
         if user.unit_id:
             own |= Q(unit_id=user.unit_id)
-        user_grant = InvestigationUserObjectPermission.objects.filter(
-            content_object=OuterRef("pk"),
-            user_id=user.pk,
-            permission__codename="view_investigation",
+        return self.filter(own)
+
+    def visible_parts(self, user: User) -> list[InvestigationQuerySet]:
+        """`visible_to` as disjoint parts: the user's unit's cases, and the others they see
+        (run or supervised elsewhere, or shared). Each part reads an index in list order, so a
+        page of the list takes the first rows of each part instead of sorting every visible
+        case, and counts come from indexes alone (see VisibleRows)."""
+        visible = self.visible_to(user)
+        if not user.unit_id or visible.query.is_empty() or connection.vendor != "postgresql":
+            return [visible]  # (SQLite cannot order and limit the members of a UNION)
+        from investigations.models import Investigation
+
+        elsewhere = (
+            Investigation.objects.filter(oic_id=user.pk)
+            .exclude(unit_id=user.unit_id)
+            .order_by()
+            .values("pk")
+            .union(
+                Investigation.objects.filter(supervisor_id=user.pk)
+                .exclude(unit_id=user.unit_id)
+                .order_by()
+                .values("pk")
+            )
         )
-        group_scope = Q(group__user=user.pk)
-        if user.unit_id:
-            group_scope |= Q(group__unit__id=user.unit_id)
-        if user.force_id:
-            group_scope |= Q(group__force__id=user.force_id)
-        group_grant = InvestigationGroupObjectPermission.objects.filter(
-            group_scope,
-            content_object=OuterRef("pk"),
-            permission__codename="view_investigation",
-        )
-        return self.filter(own | Exists(user_grant) | Exists(group_grant))
+        others = Q(pk__in=elsewhere) | _shared_with(user)
+        if connection.vendor == "postgresql":
+            others = Q(_EqualsAny(F("pk"), ArraySubquery(elsewhere))) | _shared_with(user)
+        # A unit's cases are visible to its members: the first part needs no other condition.
+        return [
+            self.filter(unit_id=user.unit_id),
+            self.filter(others).exclude(unit_id=user.unit_id),
+        ]
 
     def with_list_columns(self) -> InvestigationQuerySet:
         return self.select_related("unit", "oic").prefetch_related("exploitation")
@@ -63,17 +78,28 @@ class InvestigationQuerySet(models.QuerySet):
         )
 
     def search(self, text: str) -> InvestigationQuerySet:
-        """By reference, title or suspect name (victim names once victims exist)."""
+        """By reference, title or suspect name (and victim name: victims/apps.py registers
+        it). The matching ids are found first, each through its own index (the trigram indexes
+        of migration 0005 on PostgreSQL), then looked up by id: no row-by-row test of every
+        visible case."""
         from investigations.models import Suspect
 
         text = text.strip()
         if not text:
             return self
-        suspects = Suspect.objects.filter(investigation=OuterRef("pk"), name__icontains=text)
-        condition = Q(reference__iexact=text) | Q(title__icontains=text) | Exists(suspects)
-        for extra in _search_extensions:
-            condition |= extra(text)
-        return self.filter(condition)
+        people = (
+            Suspect.objects.filter(name__icontains=text)
+            .order_by()
+            .values("investigation_id")
+            .union(*[extra(text) for extra in _search_extensions])
+        )
+        if connection.vendor == "postgresql":
+            found: Q = Q(_EqualsAny(F("pk"), ArraySubquery(people)))
+        else:
+            found = Q(pk__in=people)
+        # Each arm has its index (reference, the title's trigrams, the id), so PostgreSQL ORs
+        # the index results and ANDs them with the rest of the query's (the unit, the status).
+        return self.filter(Q(reference=text.upper()) | Q(title__icontains=text) | found)
 
     def filtered(self, **filters: Any) -> InvestigationQuerySet:
         qs = self
@@ -112,7 +138,89 @@ def investigation_shares(investigation: Any) -> list[str]:
     return sorted(set(names))
 
 
-# Other apps (victims) add their own search conditions here; see victims/apps.py.
+def _shared_with(user: User) -> Q:
+    """Cases shared with the user, their unit or their force (django-guardian grants)."""
+    from investigations.models import (
+        InvestigationGroupObjectPermission,
+        InvestigationUserObjectPermission,
+    )
+
+    group_scope = Q(group__user=user.pk)
+    if user.unit_id:
+        group_scope |= Q(group__unit__id=user.unit_id)
+    if user.force_id:
+        group_scope |= Q(group__force__id=user.force_id)
+    granted = (
+        InvestigationUserObjectPermission.objects.filter(
+            user_id=user.pk, permission__codename="view_investigation"
+        )
+        .values("content_object_id")
+        .union(
+            InvestigationGroupObjectPermission.objects.filter(
+                group_scope, permission__codename="view_investigation"
+            ).values("content_object_id")
+        )
+    )
+    if connection.vendor == "postgresql":
+        # id = ANY(ARRAY(...)): computed once (an InitPlan), then index lookups by id.
+        return Q(_EqualsAny(F("pk"), ArraySubquery(granted)))
+    return Q(pk__in=granted)
+
+
+class _EqualsAny(Func):
+    """`column = ANY(array)`: unlike `IN (subquery)` inside an OR, the planner can use an
+    index for it."""
+
+    arg_joiner = " = ANY("
+    template = "%(expressions)s)"
+    output_field = BooleanField()
+    conditional = True
+
+
+class VisibleRows:
+    """The rows of a list of visible cases, for Django's Paginator: count() adds up the parts'
+    counts; a slice takes the first `stop` ids of each part in list order (an index scan each)
+    and returns that page of their union, with the columns the list shows."""
+
+    def __init__(
+        self,
+        parts: list[InvestigationQuerySet],
+        order: list[str],
+        decorate: Any = None,
+    ) -> None:
+        self.parts = parts
+        self.order = order
+        self.decorate = decorate or (lambda qs: qs)
+
+    def count(self) -> int:
+        return sum(p.order_by().count() for p in self.parts if not p.query.is_empty())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Any]:
+        from investigations.models import Investigation
+
+        if not isinstance(index, slice) or index.stop is None:
+            raise TypeError("VisibleRows takes slices with an end")
+        start, stop = index.start or 0, index.stop
+        keys = ["pk", *{f.lstrip("-") for f in self.order} - {"id", "pk"}]
+        parts = [part for part in self.parts if not part.query.is_empty()]
+        if not parts or stop <= start:
+            return []
+        if len(parts) == 1:
+            ids = list(parts[0].order_by(*self.order).values_list("pk", flat=True)[index])
+        else:
+            firsts = [part.order_by(*self.order).values(*keys)[:stop] for part in parts]
+            both = firsts[0].union(*firsts[1:], all=True)
+            order = [o.replace("id", "pk") if o.lstrip("-") == "id" else o for o in self.order]
+            ids = [row["pk"] for row in both.order_by(*order)[start:stop]]
+        rows = Investigation.objects.filter(pk__in=ids).order_by(*self.order)
+        return list(self.decorate(rows))
+
+
+# Other apps (victims) add their own search here: a function of the text returning a queryset
+# of matching investigation ids (`.values("investigation_id")`); see victims/apps.py.
 _search_extensions: list[Any] = []
 
 

@@ -63,13 +63,8 @@ def investigation_list(request: HttpRequest) -> HttpResponse:
             status = 400
     sort = filters.get("sort") or "-reported_at"
     sort = sort if sort in SORTS else "-reported_at"
-    qs = (
-        access.investigations_for_user(user)
-        .filtered(**filters)
-        .with_list_columns()
-        .order_by(sort, "-id")
-    )
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = access.visible_list_rows(user, filters, [sort, "-id"])
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

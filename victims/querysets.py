@@ -52,11 +52,9 @@ class VictimQuerySet(models.QuerySet):
 
 
 def victim_search_condition(text: str) -> Any:
-    """Investigation search by victim name (registered with investigations.querysets)."""
-    from victims.models import Involvement
+    """Investigation search by victim name or alias (registered with investigations.querysets):
+    the ids of the investigations such a victim is in."""
+    from victims.models import Involvement, Victim
 
-    return Exists(
-        Involvement.objects.filter(investigation=OuterRef("pk")).filter(
-            Q(victim__name__icontains=text) | Q(victim__aliases__icontains=text)
-        )
-    )
+    victims = Victim.objects.filter(Q(name__icontains=text) | Q(aliases__icontains=text))
+    return Involvement.objects.filter(victim__in=victims).order_by().values("investigation_id")
