@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 
 SIGNED_IN_AT = "signed_in_at"
 LAST_SEEN = "last_seen"
+LAST_SEEN_GRANULARITY = 60  # seconds
 
 
 def stamp_sign_in(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
@@ -45,5 +46,9 @@ class SessionTimeoutMiddleware:
                 logout(request)  # flushes the session on the server
                 messages.info(request, reason + " Sign in again to continue.")
                 return redirect(settings.LOGIN_URL)
-            session[LAST_SEEN] = now
+            if now - last >= LAST_SEEN_GRANULARITY or LAST_SEEN not in session:
+                # Written at most once a minute: a page view then costs no session write.
+                # The idle limit counts from the last write, so it can end a session up to a
+                # minute early, never late.
+                session[LAST_SEEN] = now
         return self.get_response(request)

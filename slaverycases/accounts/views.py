@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from slaverycases.accounts import twofactor
 from slaverycases.accounts.forms import SignInForm, TokenForm
+from slaverycases.accounts.middleware import LAST_SEEN
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -28,7 +30,8 @@ class SignOutView(auth_views.LogoutView):
 @require_POST
 def keep_alive(request: HttpRequest) -> HttpResponse:
     """The idle-timeout warning's "Stay signed in" button: any request resets the idle clock
-    (SessionTimeoutMiddleware); this one just answers."""
+    (SessionTimeoutMiddleware, at most once a minute); this one always restarts it."""
+    request.session[LAST_SEEN] = time.time()
     return HttpResponse(status=204)
 
 

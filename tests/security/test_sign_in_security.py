@@ -98,6 +98,22 @@ def test_activity_keeps_the_session_alive(people):
     assert client.get("/").status_code == 200
 
 
+def test_the_idle_clock_is_written_at_most_once_a_minute(people):
+    """A page view within a minute of the last write costs no session write; after a minute,
+    or on "Stay signed in", the clock moves on."""
+    client = _signed_in_client()
+    _age_session(client, **{LAST_SEEN: 30})
+    written = client.session[LAST_SEEN]
+    assert client.get("/").status_code == 200
+    assert client.session[LAST_SEEN] == written
+    _age_session(client, **{LAST_SEEN: 90})
+    assert client.get("/").status_code == 200
+    assert time.time() - client.session[LAST_SEEN] < 5
+    _age_session(client, **{LAST_SEEN: 30})
+    assert client.post("/account/keep-alive/").status_code == 204
+    assert time.time() - client.session[LAST_SEEN] < 5
+
+
 def test_absolute_limit_of_ten_hours(people):
     client = _signed_in_client()
     _age_session(client, **{SIGNED_IN_AT: settings.SESSION_ABSOLUTE_SECONDS + 5, LAST_SEEN: 1})
