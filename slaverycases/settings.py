@@ -208,6 +208,9 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # The lock a worker takes while it hands back overdue messages; a worker killed while
+        # holding it would stop every other from doing so until it expires (kombu: 300 s).
+        "unacked_mutex_expire": min(300, max(5, env_int("CELERY_VISIBILITY_TIMEOUT", 3600))),
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = True
