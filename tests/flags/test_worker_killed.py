@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -68,6 +69,10 @@ class Workers:
 
     def __init__(self, broker: str) -> None:
         self.broker = broker
+        # kombu's lock for handing back overdue messages (one per Redis database): a worker
+        # that another test killed while it held the lock would block redelivery here for up
+        # to 5 minutes (its expiry), so a stale one is cleared before these workers start.
+        redis.Redis.from_url(broker).delete("unacked_mutex")
         self.queue = f"test-killed-{uuid.uuid4().hex[:12]}"
         self.procs: list[subprocess.Popen[bytes]] = []
 
