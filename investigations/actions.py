@@ -804,6 +804,14 @@ def retention_review(
     if not reason.strip():
         raise DomainError("Give the reason for your decision.")
     group = retention.retention_group(inv)
+    recorded = {
+        "reference": inv.reference,
+        "force_id": inv.force_id,
+        "reviewed_by": actor,
+        "retention_group": group,
+        "decision": decision,
+        "reason": reason,
+    }
     if decision == RetentionDecision.RETAIN:
         latest = retention.add_years(today, retention.MAX_RETAIN_YEARS)
         if next_review_on is None:
@@ -814,14 +822,7 @@ def retention_review(
                 f"{latest:%-d %B %Y} ({retention.MAX_RETAIN_YEARS} years)."
             )
         review = RetentionReview.objects.create(
-            investigation=inv,
-            reference=inv.reference,
-            force_id=inv.force_id,
-            reviewed_by=actor,
-            retention_group=group,
-            decision=decision,
-            reason=reason,
-            next_review_on=next_review_on,
+            investigation=inv, next_review_on=next_review_on, **recorded
         )
         inv.review_due_on = next_review_on
         save_investigation(inv, ["review_due_on"])
@@ -842,16 +843,7 @@ def retention_review(
     if decision != RetentionDecision.DISPOSE:
         raise DomainError("Choose retain or dispose.")
     erased = _erase_case(inv)
-    review = RetentionReview.objects.create(
-        investigation=None,
-        reference=inv.reference,
-        force_id=inv.force_id,
-        reviewed_by=actor,
-        retention_group=group,
-        decision=decision,
-        reason=reason,
-        erased=erased,
-    )
+    review = RetentionReview.objects.create(investigation=None, erased=erased, **recorded)
     audit_record(
         actor=actor,
         action=AuditAction.ERASURE,

@@ -38,15 +38,23 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def retention_group(investigation: Investigation) -> RetentionGroup:
+def offence_types(investigation: Investigation) -> set[str]:
+    """The kinds of offence recorded on the case. One query."""
+    return set(investigation.offences.values_list("offence_type", flat=True).distinct())
+
+
+def group_for(offences: set[str]) -> RetentionGroup:
     """Group 1 when a modern slavery or sexual offence was recorded (public protection);
-    group 2 when any other offence was; group 3 when no crime was recorded. One query."""
-    offences = set(investigation.offences.values_list("offence_type", flat=True).distinct())
+    group 2 when any other offence was; group 3 when no crime was recorded."""
     if offences & {*MODERN_SLAVERY_OFFENCES, *SEXUAL_OFFENCES}:
         return RetentionGroup.PUBLIC_PROTECTION
     if offences:
         return RetentionGroup.SERIOUS
     return RetentionGroup.OTHER
+
+
+def retention_group(investigation: Investigation) -> RetentionGroup:
+    return group_for(offence_types(investigation))
 
 
 def first_review_on(investigation: Investigation, closed_on: date) -> date:

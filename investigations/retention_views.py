@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from investigations import actions, retention
 from investigations.forms import RetentionReviewForm
-from investigations.models import Investigation, RetentionReview, Status
+from investigations.models import Investigation, OffenceType, RetentionReview, Status
 from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.actionpage import action_form_page
 
@@ -49,7 +49,7 @@ def retention_review(request: HttpRequest, reference: str) -> HttpResponse:
     _reviewer(request)
     user = request.user
     inv = (
-        Investigation.objects.select_related("unit", "oic", "supervisor")
+        Investigation.objects.select_related("unit")
         .filter(reference=reference.upper(), force_id=user.force_id)
         .first()
     )
@@ -58,7 +58,8 @@ def retention_review(request: HttpRequest, reference: str) -> HttpResponse:
     if request.method == "GET":
         actions.investigation_consulted(inv, actor=user, what="Retention review")
     today = timezone.localdate()
-    group = retention.retention_group(inv)
+    offences = retention.offence_types(inv)
+    group = retention.group_for(offences)
     last_activity = inv.timeline.order_by("-at").values_list("at", flat=True).first()
     context = {
         "investigation": inv,
@@ -67,9 +68,7 @@ def retention_review(request: HttpRequest, reference: str) -> HttpResponse:
         "cancel_url": reverse("retention:list"),
         "group": group,
         "review_years": retention.REVIEW_YEARS[group],
-        "offence_labels": sorted(
-            {o.get_offence_type_display() for o in inv.offences.all().only("offence_type")}
-        ),
+        "offence_labels": sorted(OffenceType(o).label for o in offences),
         "victim_count": inv.involvements.count(),
         "last_activity": last_activity,
         "reviews": inv.retention_reviews.select_related("reviewed_by").order_by("-reviewed_at"),
