@@ -51,7 +51,7 @@ class InvestigationQuerySet(models.QuerySet):
         )
         others = Q(pk__in=elsewhere) | _shared_with(user)
         if connection.vendor == "postgresql":
-            others = Q(_EqualsAny(F("pk"), ArraySubquery(elsewhere))) | _shared_with(user)
+            others = Q(EqualsAny(F("pk"), ArraySubquery(elsewhere))) | _shared_with(user)
         # A unit's cases are visible to its members: the first part needs no other condition.
         return [
             self.filter(unit_id=user.unit_id),
@@ -94,7 +94,7 @@ class InvestigationQuerySet(models.QuerySet):
             .union(*[extra(text) for extra in _search_extensions])
         )
         if connection.vendor == "postgresql":
-            found: Q = Q(_EqualsAny(F("pk"), ArraySubquery(people)))
+            found: Q = Q(EqualsAny(F("pk"), ArraySubquery(people)))
         else:
             found = Q(pk__in=people)
         # Each arm has its index (reference, the title's trigrams, the id), so PostgreSQL ORs
@@ -163,11 +163,11 @@ def _shared_with(user: User) -> Q:
     )
     if connection.vendor == "postgresql":
         # id = ANY(ARRAY(...)): computed once (an InitPlan), then index lookups by id.
-        return Q(_EqualsAny(F("pk"), ArraySubquery(granted)))
+        return Q(EqualsAny(F("pk"), ArraySubquery(granted)))
     return Q(pk__in=granted)
 
 
-class _EqualsAny(Func):
+class EqualsAny(Func):
     """`column = ANY(array)`: unlike `IN (subquery)` inside an OR, the planner can use an
     index for it."""
 

@@ -120,6 +120,7 @@ def _reconcile_sql(
 ) -> tuple[list[Flag], int]:
     flag = Flag._meta.db_table
     timeline = TimelineEvent._meta.db_table
+    investigation = Investigation._meta.db_table
     label = dict(FlagKind.choices)[kind]
     # No ORDER BY (the model's default ordering) in the subquery: PostgreSQL then turns it into
     # a semi-join probing the investigation's primary key instead of sorting the whole scope.
@@ -137,11 +138,12 @@ def _reconcile_sql(
             f"""
             WITH w AS ({wanted}),
             ins AS (
-                INSERT INTO {flag} (kind, investigation_id, victim_id, victim_key, severity,
-                    raised_at, evidence, status, reason, acted_by_id, acted_at, resolved_at)
-                SELECT %(kind)s, w.investigation_id, w.victim_id, w.victim_key, w.severity,
-                    %(now)s, w.evidence, 'open', '', NULL, NULL, NULL
-                FROM w
+                INSERT INTO {flag} (kind, investigation_id, unit_id, victim_id, victim_key,
+                    severity, raised_at, evidence, status, reason, acted_by_id, acted_at,
+                    resolved_at)
+                SELECT %(kind)s, w.investigation_id, i.unit_id, w.victim_id, w.victim_key,
+                    w.severity, %(now)s, w.evidence, 'open', '', NULL, NULL, NULL
+                FROM w JOIN {investigation} i ON i.id = w.investigation_id
                 WHERE NOT EXISTS (
                     SELECT 1 FROM {flag} f WHERE f.kind = %(kind)s
                     AND f.investigation_id = w.investigation_id AND f.victim_key = w.victim_key
@@ -237,18 +239,25 @@ def _reconcile_python(
             kind=kind, status=FlagStatus.DISMISSED, investigation__in=scope.values("pk")
         ).values_list("investigation_id", "victim_key")
     )
+    new_keys = [key for key in wanted if key not in existing and key not in dismissed]
+    units = dict(
+        Investigation.objects.filter(pk__in={inv for inv, _ in new_keys}).values_list(
+            "pk", "unit_id"
+        )
+    )
     new = [
         Flag(
             kind=kind,
             investigation_id=key[0],
+            unit_id=units[key[0]],
             victim_id=victim,
             victim_key=key[1],
             severity=severity,
             evidence=evidence,
             raised_at=now,
         )
-        for key, (victim, severity, evidence) in wanted.items()
-        if key not in existing and key not in dismissed
+        for key in new_keys
+        for victim, severity, evidence in [wanted[key]]
     ]
     # Two scans at once: the partial unique index turns the second insert into a no-op.
     Flag.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)

@@ -44,6 +44,9 @@ class Flag(models.Model):
     investigation = models.ForeignKey(
         "investigations.Investigation", on_delete=models.CASCADE, related_name="flags"
     )
+    # The case's unit, copied when the flag is raised (a case never changes unit): the queue
+    # reads a unit's active flags from one index, in queue order, instead of every active flag.
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
     victim = models.ForeignKey(
         "victims.Victim", on_delete=models.CASCADE, null=True, blank=True, related_name="flags"
     )
@@ -77,6 +80,14 @@ class Flag(models.Model):
         indexes = [
             models.Index(fields=["status", "kind"], name="flag_status_kind"),
             models.Index(fields=["investigation", "status"], name="flag_case_status"),
+            models.Index(
+                "unit",
+                models.F("severity").desc(),
+                "raised_at",
+                "id",
+                name="flag_unit_queue",
+                condition=models.Q(status__in=["open", "acknowledged"]),
+            ),
         ]
 
     def __str__(self) -> str:

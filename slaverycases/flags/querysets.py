@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 
+from investigations.querysets import EqualsAny
 from slaverycases.accounts import roles
 from slaverycases.flags.models import ACTIVE_STATUSES, SAFEGUARDING_KINDS, Flag
 
@@ -18,21 +21,19 @@ def queue_for(user: User, *, kind: str = "") -> QuerySet[Flag]:
         return Flag.objects.none()
     from investigations.models import Investigation
 
-    # The unit's cases, and those the user supervises elsewhere: each part from its index,
-    # joined to the flags as a semi-join (an OR across the join would read every case).
-    cases = (
-        Investigation.objects.filter(unit_id=user.unit_id)
+    # The unit's flags from their index (flag_unit_queue), and those of the cases the user
+    # supervises in another unit, by the cases' ids (looked up once, an InitPlan).
+    elsewhere = (
+        Investigation.objects.filter(supervisor_id=user.pk)
+        .exclude(unit_id=user.unit_id)
         .order_by()
         .values("pk")
-        .union(
-            Investigation.objects.filter(supervisor_id=user.pk)
-            .exclude(unit_id=user.unit_id)
-            .order_by()
-            .values("pk"),
-            all=True,
-        )
     )
-    qs = Flag.objects.filter(status__in=ACTIVE_STATUSES, investigation_id__in=cases)
+    if connection.vendor == "postgresql":
+        supervised = Q(EqualsAny(F("investigation_id"), ArraySubquery(elsewhere)))
+    else:
+        supervised = Q(investigation_id__in=elsewhere)
+    qs = Flag.objects.filter(Q(unit_id=user.unit_id) | supervised, status__in=ACTIVE_STATUSES)
     if not user.has_role(roles.SUPERVISOR):
         qs = qs.filter(kind__in=SAFEGUARDING_KINDS)
     if kind:

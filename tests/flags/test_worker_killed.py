@@ -145,10 +145,10 @@ class Hold:
 
     def flag(self, kind: str, inv: Investigation) -> None:
         self.conn.execute(
-            "INSERT INTO flags_flag (kind, investigation_id, victim_id, victim_key, severity, "
-            "raised_at, evidence, status, reason, acted_by_id, acted_at, resolved_at) "
-            "VALUES (%s, %s, NULL, 0, %s, now(), '{}', 'open', '', NULL, NULL, NULL)",
-            [kind, inv.pk, Severity.LOW],
+            "INSERT INTO flags_flag (kind, investigation_id, unit_id, victim_id, victim_key, "
+            "severity, raised_at, evidence, status, reason, acted_by_id, acted_at, resolved_at) "
+            "VALUES (%s, %s, %s, NULL, 0, %s, now(), '{}', 'open', '', NULL, NULL, NULL)",
+            [kind, inv.pk, inv.unit_id, Severity.LOW],
         )
 
     def release(self) -> None:
@@ -226,7 +226,7 @@ def build(people: dict[str, Any]) -> tuple[list[Investigation], Flag]:
     cases = cases_due_now(people, "gmp", 3)
     fresh = factories.investigation(people["officer.gmp"], stage="reported", days_ago=0)
     stale = Flag.objects.create(
-        kind=FlagKind.DELAYED_START, investigation=fresh, severity=Severity.LOW
+        kind=FlagKind.DELAYED_START, investigation=fresh, unit=fresh.unit, severity=Severity.LOW
     )
     return cases, stale
 
