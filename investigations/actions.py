@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from investigations import access, retention
@@ -109,9 +110,25 @@ def lock_investigation(
 
 
 def save_investigation(investigation: Investigation, fields: Iterable[str]) -> None:
+    fields = list(fields)
     investigation.version += 1
     investigation.updated_at = timezone.now()
     investigation.save(update_fields=[*fields, "version", "updated_at"])
+    if "status" in fields:
+        victims_open_case_refresh(investigation)
+
+
+def victims_open_case_refresh(investigation: Investigation) -> None:
+    """After a case's status changed: whether each of its victims is still in an open case
+    (Victim.in_open_case, read by the safeguarding board). One UPDATE of the case's victims."""
+    from victims.models import Involvement, Victim
+
+    in_open = Involvement.objects.filter(victim=OuterRef("pk")).exclude(
+        investigation__status=Status.CLOSED
+    )
+    Victim.objects.filter(involvements__investigation=investigation).update(
+        in_open_case=Exists(in_open)
+    )
 
 
 def record_on_case(

@@ -254,7 +254,7 @@ SCHEMA: dict[str, tuple[type[models.Model], list[str]]] = {
             "id name aliases date_of_birth estimated_age may_be_under_18 age_assessed_on "
             "exploitation_began gender nationality languages interpreter_needed "
             "immigration_status phone address current_force_id status created_by_id "
-            "created_at version"
+            "created_at version next_contact_due last_contact_at in_open_case"
         ),
     ),
     "involvement": (
@@ -809,6 +809,7 @@ class Generator:
                 estimated = age
         else:
             estimated = age
+        victim_row = len(t["victim"].rows)
         t["victim"].rows.append(
             (
                 victim_id,
@@ -833,6 +834,9 @@ class Generator:
                 oic,
                 c.ts(identified),
                 1,
+                None,  # next_contact_due and last_contact_at: set with the contacts below
+                None,
+                closed_at is None,  # in_open_case (each generated victim is in one case)
             )
         )
         involvement_id = ids.take(Involvement)
@@ -1028,21 +1032,28 @@ class Generator:
         n = min(6, max(0, span // (every * DAY)))
         at = max(planned + 60, end - n * every * DAY)
         relocate = closed_at is None and rnd() < 0.01
+        next_due = last_made = None
         for _ in range(n):
+            made = rnd() < 0.92
+            next_due = c.day(at // DAY + every)
+            last_made = c.ts(at) if made else last_made
             t["contact"].rows.append(
                 (
                     ids.take(Contact),
                     victim_id,
                     c.ts(at),
                     "interpreter" if interpreter else rng.choice(["in_person", "phone"]),
-                    rnd() < 0.92,
+                    made,
                     lead,
                     interpreter,
                     "",
-                    c.day(at // DAY + every),
+                    next_due,
                 )
             )
             at += every * DAY
+        if n:  # the victim row's copy of its latest contact (safeguarding.actions)
+            row = t["victim"].rows[victim_row]
+            t["victim"].rows[victim_row] = (*row[:-3], next_due, last_made, row[-1])
         if relocate and n:
             moved = at - every * DAY - rng.randrange(DAY, 5 * DAY)
             to_force = rng.choice(self.other_forces)

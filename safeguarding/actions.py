@@ -95,6 +95,18 @@ def plan_save(
     return plan
 
 
+def contact_state_refresh(victim: Victim) -> None:
+    """Copy the victim's latest contact (its next contact due) and latest contact made onto the
+    victim row, for the board. The row is locked first, so two contacts recorded at once leave
+    the state of both; a contact recorded late (an earlier `at`) changes nothing it should not."""
+    Victim.objects.select_for_update().filter(pk=victim.pk).values_list("pk").get()
+    contacts = Contact.objects.filter(victim=victim).order_by("-at", "-id")
+    latest = contacts.values_list("next_contact_due", flat=True).first()
+    last_made = contacts.filter(made=True).values_list("at", flat=True).first()
+    Victim.objects.filter(pk=victim.pk).update(next_contact_due=latest, last_contact_at=last_made)
+    victim.next_contact_due, victim.last_contact_at = latest, last_made
+
+
 @transaction.atomic
 def contact_record(
     victim: Victim,
@@ -131,6 +143,7 @@ def contact_record(
             )
     except IntegrityError:
         raise DomainError("This contact has already been recorded.") from None
+    contact_state_refresh(victim)
     verb = "Contact made with" if made else "Attempted contact with"
     _on_cases(
         victim,

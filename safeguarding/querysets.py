@@ -4,30 +4,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
 
 
 def board_victims(user: User) -> QuerySet[Any]:
-    """The force's victims (in its cases or now in its area) that the user may see, with their
-    next contact due, last contact and risk level; overdue first. One query."""
-    from safeguarding.models import Contact, MissingEpisode
+    """The victims the force is safeguarding, that the user may see: those in an open case of
+    the force, and those now living in the force area who are in an open case elsewhere; with
+    their next contact due, last contact and risk level, overdue first.
+
+    A victim whose every case is closed leaves the board (as the victim_contact_overdue flag
+    rule leaves them): after ten years a force holds hundreds of thousands of victims of closed
+    cases, and listing them would bury the few hundred whose contact is due. One query, which
+    walks the partial index of victims in open cases (victim_board) in board order and keeps
+    those the user may see: the next contact due and last contact are the victim's own columns
+    (kept by the contact action), and no victim outside the page is sorted."""
+    from investigations.models import OPEN_STATUSES, Investigation
+    from safeguarding.models import MissingEpisode
     from victims.models import Involvement, Victim
 
-    latest = Contact.objects.filter(victim=OuterRef("pk")).order_by("-at", "-id")
-    latest_made = latest.filter(made=True)
-    in_force_case = Involvement.objects.filter(
-        victim=OuterRef("pk"), investigation__force_id=user.force_id
+    if user.force_id is None:
+        return Victim.objects.none()
+    open_cases = Investigation.objects.visible_to(user).filter(status__in=OPEN_STATUSES)
+    in_open_case = Involvement.objects.filter(
+        victim=OuterRef("pk"), investigation__in=open_cases.order_by().values("pk")
     )
     return (
-        Victim.objects.visible_to(user)
-        .filter(Q(current_force_id=user.force_id) | Exists(in_force_case))
+        Victim.objects.filter(in_open_case=True)
+        .filter(
+            Exists(in_open_case.filter(investigation__force_id=user.force_id))
+            | Q(current_force_id=user.force_id) & Exists(in_open_case)
+        )
         .select_related("safeguarding_plan", "current_force")
         .annotate(
-            next_contact_due=Subquery(latest.values("next_contact_due")[:1]),
-            last_contact_at=Subquery(latest_made.values("at")[:1]),
             is_missing=Exists(
                 MissingEpisode.objects.filter(victim=OuterRef("pk"), found_at__isnull=True)
             ),

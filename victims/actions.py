@@ -143,6 +143,8 @@ def victims_add_to_investigation(
             victim=victim,
         )
         created.append(involvement)
+    # The case is open (locked open_only above): its victims are on the safeguarding board.
+    Victim.objects.filter(pk__in=[i.victim_id for i in created]).update(in_open_case=True)
     if inv.crime_recorded_at is None:
         inv.crime_recorded_at = timezone.now()
     save_investigation(inv, ["crime_recorded_at"])

@@ -84,6 +84,15 @@ class Victim(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
+    # From the victim's contacts, kept by safeguarding.actions.contact_record in the contact's
+    # transaction: the latest contact's next contact due and the latest contact made. The
+    # safeguarding board sorts on them without reading every victim's contacts.
+    next_contact_due = models.DateField(null=True, blank=True, editable=False)
+    last_contact_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # In at least one open (not closed) investigation: the victims a force is safeguarding.
+    # Kept by victims.actions.victims_open_case_refresh when a case's status changes and by
+    # victims_add; the board reads only these victims, from a partial index.
+    in_open_case = models.BooleanField(default=False, editable=False)
 
     objects = VictimQuerySet.as_manager()
 
@@ -92,6 +101,13 @@ class Victim(models.Model):
         indexes = [
             models.Index(fields=["current_force", "status"], name="victim_force_status"),
             models.Index(fields=["date_of_birth"], name="victim_dob"),
+            models.Index(
+                models.F("next_contact_due").asc(nulls_first=True),
+                "name",
+                "id",
+                name="victim_board",
+                condition=models.Q(in_open_case=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

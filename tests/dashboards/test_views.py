@@ -95,7 +95,8 @@ def populate(people: dict[str, Any], n: int) -> dict[str, list[Any]]:
         closed = factories.investigation(
             officer, stage="under_investigation", supervisor=supervisor, days_ago=60
         )
-        victim = add_victim(closed, officer, f"Besnik Krasniqi {i}")
+        # In an open case: the victims of closed cases leave the board (safeguarding.querysets).
+        victim = add_victim(inv, officer, f"Besnik Krasniqi {i}")
         safeguarding_actions.plan_save(
             victim,
             actor=lead,

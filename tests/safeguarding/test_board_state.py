@@ -1,0 +1,125 @@
+"""What the safeguarding board reads from the victim row: the contact state copied from the
+latest contact, and whether the victim is in an open case (the board lists only those)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from investigations import actions as case_actions
+from investigations.models import Investigation
+from safeguarding import actions
+from safeguarding.querysets import board_victims
+from tests import factories
+from tests.victims.test_actions import add_victims, person
+from tests.victims.test_views import board_row, page
+from victims.models import Victim
+
+pytestmark = pytest.mark.django_db
+
+BOARD = "/safeguarding/"
+
+
+def contact(victim, actor, *, days_ago: int, made: bool, due_in: int):
+    return actions.contact_record(
+        victim,
+        actor=actor,
+        at=timezone.now() - timedelta(days=days_ago),
+        method="phone",
+        made=made,
+        interpreter_used=False,
+        notes="",
+        next_contact_due=timezone.localdate() + timedelta(days=due_in),
+    )
+
+
+def close(case: Investigation, officer, supervisor) -> Investigation:
+    case.refresh_from_db()
+    case_actions.closure_request(
+        case,
+        actor=officer,
+        expected_version=case.version,
+        proposed_outcome="charged",
+        proposed_nfa_reason="",
+        rationale="Suspect charged.",
+    )
+    case.refresh_from_db()
+    case_actions.closure_approve(
+        case, actor=supervisor, expected_version=case.version, rationale="Agreed."
+    )
+    case.refresh_from_db()
+    return case
+
+
+@pytest.fixture
+def case(officer, supervisor) -> Investigation:
+    return factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+
+
+def test_the_victim_row_keeps_the_latest_contact_and_the_last_contact_made(
+    case, officer, safeguarding_lead
+):
+    (involvement,) = add_victims(case, officer, person("Andrei Ionescu"))
+    victim = involvement.victim
+    assert (victim.next_contact_due, victim.last_contact_at) == (None, None)
+
+    made = contact(victim, safeguarding_lead, days_ago=6, made=True, due_in=1)
+    attempt = contact(victim, safeguarding_lead, days_ago=2, made=False, due_in=3)
+    victim.refresh_from_db()
+    # The latest contact sets the next one due; an attempt is not a contact made.
+    assert victim.next_contact_due == attempt.next_contact_due
+    assert victim.last_contact_at == made.at
+
+    # A contact recorded late (before both) changes neither.
+    contact(victim, safeguarding_lead, days_ago=8, made=True, due_in=2)
+    victim.refresh_from_db()
+    assert victim.next_contact_due == attempt.next_contact_due
+    assert victim.last_contact_at == made.at
+
+
+def test_victims_leave_the_board_when_their_every_case_is_closed(
+    client, people, case, officer, supervisor, safeguarding_lead
+):
+    other = factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+    (only_here,) = (i.victim for i in add_victims(case, officer, person("Only Here")))
+    (in_both,) = (i.victim for i in add_victims(case, officer, person("In Both Cases")))
+    add_victims(
+        other,
+        officer,
+        person("In Both Cases", existing_victim=in_both, crime_reference="GMP/26/901"),
+    )
+    assert set(Victim.objects.values_list("name", "in_open_case")) == {
+        ("Only Here", True),
+        ("In Both Cases", True),
+    }
+
+    case = close(case, officer, supervisor)
+    only_here.refresh_from_db()
+    in_both.refresh_from_db()
+    assert (only_here.in_open_case, in_both.in_open_case) == (False, True)
+    client.force_login(safeguarding_lead)
+    html = page(client, BOARD)
+    assert "Only Here" not in html
+    assert board_row(html, in_both)  # still in an open case
+    assert list(board_victims(safeguarding_lead)) == [in_both]
+
+    case_actions.investigation_reopen(
+        case, actor=supervisor, expected_version=case.version, reason="New evidence."
+    )
+    only_here.refresh_from_db()
+    assert only_here.in_open_case
+    assert board_row(page(client, BOARD), only_here)
+
+
+def test_the_board_pages_without_counting(client, case, officer, safeguarding_lead):
+    add_victims(case, officer, *(person(f"Worker {i:02d}") for i in range(51)))
+    client.force_login(safeguarding_lead)
+    first = page(client, BOARD)
+    assert "Page 1</span>" in first and " of " not in first[first.index("Page 1") :][:20]
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    last = page(client, BOARD + "?page=2")
+    assert "Page 2</span>" in last and 'rel="next"' not in last and 'rel="prev"' in last
+    beyond = page(client, BOARD + "?page=9")
+    assert 'href="/victims/' not in beyond[beyond.index('id="board"') :]
