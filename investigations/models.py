@@ -138,6 +138,8 @@ class Investigation(models.Model):
         indexes = [
             models.Index(fields=["unit", "status", "-reported_at"], name="inv_unit_status"),
             models.Index(fields=["oic", "status"], name="inv_oic_status"),
+            # A supervisor's open cases (dashboard), as inv_oic_status for the officer's.
+            models.Index(fields=["supervisor", "status"], name="inv_supervisor_status"),
             models.Index(fields=["status", "-reported_at"], name="inv_status_reported"),
             # The flag scan, per force: open cases, and recent closures (premature_closure).
             models.Index(

@@ -321,9 +321,22 @@ def investigations_by_status(cases: QuerySet[Investigation]) -> dict[str, int]:
 def open_flags_by_kind(cases: QuerySet[Investigation], now: datetime) -> list[dict[str, Any]]:
     """Active flags on the cases, per kind, and by age in whole days: under 7, 7 to 28, over 28
     (Count with filters: one query)."""
+    flags = Flag.objects.filter(status__in=ACTIVE_STATUSES, investigation__in=cases)
+    return flags_by_kind(flags, now)
+
+
+def supervisor_flags_by_kind(user: User, now: datetime) -> list[dict[str, Any]]:
+    """open_flags_by_kind for the supervisor's cases: their review queue's flags, read by unit
+    from the queue's index rather than through the cases."""
+    from slaverycases.flags.querysets import queue_for
+
+    return flags_by_kind(queue_for(user), now)
+
+
+def flags_by_kind(flags: QuerySet[Flag], now: datetime) -> list[dict[str, Any]]:
     week_ago, month_ago = now - timedelta(days=7), now - timedelta(days=29)
     return list(
-        Flag.objects.filter(status__in=ACTIVE_STATUSES, investigation__in=cases)
+        flags.order_by()
         .values("kind")
         .annotate(
             total=Count("pk"),
@@ -339,12 +352,21 @@ def open_flags_by_kind(cases: QuerySet[Investigation], now: datetime) -> list[di
 # --- dashboards: the officer ------------------------------------------------------------
 
 
+def _runs(user: User) -> QuerySet[Investigation]:
+    """The cases the user runs as officer in charge: always among those they may see (see
+    Investigation.visible_to), so read by the officer's index alone, not through the
+    visibility condition."""
+    if Investigation.objects.visible_to(user).query.is_empty():
+        return Investigation.objects.none()
+    return Investigation.objects.filter(oic_id=user.pk)
+
+
 def officer_cases(user: User) -> QuerySet[Investigation]:
     """The open cases the user runs as officer in charge, oldest report first, with their
     active flag count."""
     return (
-        Investigation.objects.visible_to(user)
-        .filter(oic_id=user.pk, status__in=OPEN_STATUSES)
+        _runs(user)
+        .filter(status__in=OPEN_STATUSES)
         .annotate(active_flags=Count("flags", filter=Q(flags__status__in=ACTIVE_STATUSES)))
         .order_by("reported_at", "pk")
     )
@@ -370,9 +392,8 @@ def officer_task_counts(user: User, today: date) -> dict[str, int]:
 
 def officer_flags(user: User) -> QuerySet[Flag]:
     """Active flags on the cases the user runs."""
-    mine = Investigation.objects.visible_to(user).filter(oic_id=user.pk)
     return (
-        Flag.objects.filter(status__in=ACTIVE_STATUSES, investigation__in=mine)
+        Flag.objects.filter(status__in=ACTIVE_STATUSES, investigation__in=_runs(user))
         .select_related("investigation", "victim")
         .order_by("-severity", "raised_at", "pk")
     )
@@ -387,7 +408,11 @@ def supervised_cases(user: User) -> QuerySet[Investigation]:
     own = Q(supervisor_id=user.pk)
     if user.unit_id:
         own |= Q(unit_id=user.unit_id)
-    return Investigation.objects.visible_to(user).filter(own)
+    # Both are among the cases the user may see (Investigation.visible_to): read from their own
+    # indexes, not through the visibility condition.
+    if Investigation.objects.visible_to(user).query.is_empty():
+        return Investigation.objects.none()
+    return Investigation.objects.filter(own)
 
 
 def closures_awaiting_review(cases: QuerySet[Investigation]) -> QuerySet[ClosureReview]:

@@ -71,7 +71,7 @@ def _supervisor_section(user: Any, now: Any) -> tuple[dict[str, Any], list[Table
     days = q.supervision_days(user)
     closures = q.closures_awaiting_review(cases)
     unreviewed = q.without_recent_review(cases, now, days)
-    flags = flags_by_kind_table(q.open_flags_by_kind(cases, now))
+    flags = flags_by_kind_table(q.supervisor_flags_by_kind(user, now))
     caseload = caseload_table(q.caseload(cases))
     section = {
         "closures": list(closures[: q.LIST_SIZE]),

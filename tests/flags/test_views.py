@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from slaverycases.accounts.models import Unit
 from slaverycases.flags import actions
 from slaverycases.flags.models import ACTIVE_STATUSES, Flag, FlagKind, FlagStatus, Severity
 from tests import factories
@@ -328,3 +329,27 @@ def test_the_case_page_has_no_flags_section_without_active_flags(client, supervi
     actions.flag_dismiss(queue_data["b"], actor=supervisor, reason="Transferred.")
     client.force_login(supervisor)
     assert 'id="case-flags"' not in client.get(f"/investigations/{inv.reference}/").content.decode()
+
+
+def test_each_flag_carries_its_cases_unit(queue_data):
+    assert Flag.objects.exists()
+    for flag in Flag.objects.select_related("investigation"):
+        assert flag.unit_id == flag.investigation.unit_id
+
+
+def test_the_queue_adds_the_flags_of_cases_supervised_in_another_unit(
+    client, people, supervisor, queue_data
+):
+    """A supervisor who moved to a new unit (no flags of its own yet) keeps the flags of the
+    cases they still supervise in the old one in their queue."""
+    old_unit = supervisor.unit
+    new_unit = Unit.objects.create(force=old_unit.force, name="GMP Exploitation Hub")
+    supervisor.unit = new_unit
+    supervisor.save(update_fields=["unit"])
+    client.force_login(supervisor)
+    listed = queue_pks(client.get("/flags/"))
+    supervised = Flag.objects.filter(
+        status__in=ACTIVE_STATUSES, investigation__supervisor=supervisor
+    )
+    assert sorted(listed) == sorted(f.pk for f in supervised)
+    assert supervised.count() == 5 and queue_data["wyp"].pk not in listed
