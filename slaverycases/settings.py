@@ -121,7 +121,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # lockout: must come first
-    "django.contrib.auth.backends.ModelBackend",
+    "slaverycases.accounts.backends.PermissionBackend",  # ModelBackend, fewer queries
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row; anonymous users see nothing

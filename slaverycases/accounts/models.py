@@ -83,12 +83,13 @@ class User(AbstractUser):
 
     @property
     def role_names(self) -> list[str]:
-        """Names of the user's roles, cached for the request (groups are prefetched once)."""
-        cached = getattr(self, "_role_names", None)
-        if cached is None:
-            cached = sorted(g.name for g in self.groups.all() if g.name in roles.ROLE_LABELS)
-            self._role_names = cached
-        return cached
+        """Names of the user's roles, cached for the request (read with the permissions, in
+        one query: accounts.backends)."""
+        if getattr(self, "_role_names", None) is None:
+            from slaverycases.accounts.backends import load_roles_and_permissions
+
+            load_roles_and_permissions(self)
+        return self._role_names
 
     @property
     def role_labels(self) -> list[str]:
