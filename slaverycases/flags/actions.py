@@ -61,10 +61,11 @@ def reconcile(
     *,
     scope: Any,
     now: datetime,
-) -> tuple[list[Flag], int]:
+) -> tuple[list[tuple[int, int]], int]:
     """Make the active flags of `kind` within `scope` (a queryset of investigations) match the
     rule's rows: open new ones, refresh evidence and severity of those still true, resolve those
-    whose condition has cleared. Returns (opened flags, number resolved).
+    whose condition has cleared. Returns (the opened flags' ids and severities, number
+    resolved): ids, not Flag objects, since the first national scan opens about 180,000.
 
     On PostgreSQL the rows stream into a temporary table and are compared with the flags in
     SQL, so memory stays flat whatever the number of rows; elsewhere in Python."""
@@ -117,7 +118,7 @@ def _reconcile_sql(
     *,
     scope: Any,
     now: datetime,
-) -> tuple[list[Flag], int]:
+) -> tuple[list[tuple[int, int]], int]:
     flag = Flag._meta.db_table
     timeline = TimelineEvent._meta.db_table
     investigation = Investigation._meta.db_table
@@ -154,7 +155,7 @@ def _reconcile_sql(
                     AND f.status = 'dismissed')
                 ORDER BY w.severity DESC, w.investigation_id, w.victim_key
                 ON CONFLICT DO NOTHING
-                RETURNING {", ".join(_FLAG_COLUMNS)}
+                RETURNING id, investigation_id, severity
             ),
             tl AS (
                 INSERT INTO {timeline} (investigation_id, at, actor_id, kind, text)
@@ -162,11 +163,11 @@ def _reconcile_sql(
                     %(raised)s || {_SEVERITY_TEXT.format(col="severity")} || ')'
                 FROM ins ORDER BY severity DESC, id
             )
-            SELECT {", ".join(_FLAG_COLUMNS)} FROM ins ORDER BY severity DESC, id
+            SELECT id, severity FROM ins ORDER BY severity DESC, id
             """,  # noqa: S608 - table names and constants only
             {"kind": kind, "now": now, "raised": f"Flag raised: {label} ("},
         )
-        opened = [_flag_from_row(row) for row in cursor.fetchall()]
+        opened = [(pk, severity) for pk, severity in cursor.fetchall()]
         # 2. Resolve the active ones whose condition has cleared.
         cursor.execute(
             f"""
@@ -200,18 +201,6 @@ def _reconcile_sql(
     return opened, resolved
 
 
-_FLAG_COLUMNS = [f.column for f in Flag._meta.concrete_fields]
-
-
-def _flag_from_row(row: tuple[Any, ...]) -> Flag:
-    """A Flag from the INSERT's RETURNING row (no second query for what was just written)."""
-    values = list(row)
-    evidence = _FLAG_COLUMNS.index("evidence")
-    if isinstance(values[evidence], str | bytes):
-        values[evidence] = json.loads(values[evidence])
-    return Flag.from_db(connection.alias, [f.attname for f in Flag._meta.concrete_fields], values)
-
-
 class _Encoder(json.JSONEncoder):
     def default(self, o: Any) -> Any:
         if hasattr(o, "isoformat"):
@@ -225,7 +214,7 @@ def _reconcile_python(
     *,
     scope: Any,
     now: datetime,
-) -> tuple[list[Flag], int]:
+) -> tuple[list[tuple[int, int]], int]:
     """The same reconcile in Python, for SQLite (small databases only)."""
     wanted = {(inv, victim or 0): (victim, sev, ev) for inv, victim, sev, ev in rows}
     existing = {
@@ -311,7 +300,7 @@ def _reconcile_python(
             ],
             batch_size=2000,
         )
-    return opened, resolved
+    return [(f.pk, f.severity) for f in opened], resolved
 
 
 def scan(
@@ -351,7 +340,7 @@ def scan(
                 flags, cleared = reconcile(kind, rule(scope, cfg, now), scope=where, now=now)
                 opened[kind] += len(flags)
                 resolved[kind] += cleared
-                high.extend(f.pk for f in flags if f.severity == Severity.HIGH)
+                high.extend(pk for pk, severity in flags if severity == Severity.HIGH)
                 del flags
             run.opened = dict(opened)
             run.resolved = dict(resolved)
@@ -369,26 +358,28 @@ def _notify_supervisors(flag_ids: list[int]) -> None:
     """E-mail each responsible supervisor once per scan about the high-severity flags that
     opened on their cases (a digest: the first national scan must not send 100,000 e-mails).
     No case details: only references and the kind of flag."""
-    by_supervisor: dict[int, list[Flag]] = {}
-    flags = (
-        Flag.objects.filter(pk__in=flag_ids)
-        .select_related("investigation__supervisor")
-        .order_by("investigation__reference")
+    # Plain rows, not Flag objects: the first national scan opens about 60,000 high flags.
+    by_supervisor: dict[int, tuple[str, list[tuple[str, str]]]] = {}
+    labels = dict(FlagKind.choices)
+    rows = (
+        Flag.objects.filter(pk__in=flag_ids, investigation__supervisor__isnull=False)
+        .exclude(investigation__supervisor__email="")
+        .order_by("investigation__reference", "id")
+        .values_list(
+            "investigation__supervisor_id",
+            "investigation__supervisor__email",
+            "investigation__reference",
+            "kind",
+        )
     )
-    for flag in flags.iterator(chunk_size=2000):
-        supervisor = flag.investigation.supervisor
-        if supervisor is not None and supervisor.email:
-            by_supervisor.setdefault(supervisor.pk, []).append(flag)
-    for flagged in by_supervisor.values():
-        supervisor = flagged[0].investigation.supervisor
-        lines = [
-            f"- {f.investigation.reference}: {f.get_kind_display().lower()} flag"
-            for f in flagged[:50]
-        ]
+    for supervisor_id, email, reference, kind in rows.iterator(chunk_size=5000):
+        by_supervisor.setdefault(supervisor_id, (email, []))[1].append((reference, kind))
+    for email, flagged in by_supervisor.values():
+        lines = [f"- {reference}: {labels[kind].lower()} flag" for reference, kind in flagged[:50]]
         if len(flagged) > 50:
             lines.append(f"- and {len(flagged) - 50} more")
         subject = (
-            f"[OFFICIAL-SENSITIVE] High-severity flag on {flagged[0].investigation.reference}"
+            f"[OFFICIAL-SENSITIVE] High-severity flag on {flagged[0][0]}"
             if len(flagged) == 1
             else f"[OFFICIAL-SENSITIVE] {len(flagged)} high-severity flags on your cases"
         )
@@ -398,7 +389,7 @@ def _notify_supervisors(flag_ids: list[int]) -> None:
             + "\n".join(lines)
             + "\n\nSign in to slaverycases to review them.\n",
             from_email=None,
-            recipient_list=[supervisor.email],  # type: ignore[union-attr]
+            recipient_list=[email],
             fail_silently=True,
         )
 
