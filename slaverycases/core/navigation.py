@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from slaverycases.accounts import roles
 
+BADGE_CAP = 99  # the navigation's count of open flags reads "99+" beyond this
+
 
 def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     user = getattr(request, "user", None)
@@ -19,11 +21,14 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
         items.append(("Dashboard", reverse("dashboards:dashboard")))
     if user.has_perm("investigations.view_investigation"):
         items.append(("Investigations", reverse("investigations:list")))
-    flag_count = 0
+    flag_count = ""
     if user.has_role(roles.SUPERVISOR, roles.SAFEGUARDING_LEAD):
         from slaverycases.flags.querysets import queue_for
 
-        flag_count = queue_for(user).count()
+        # Counted up to the cap only: every page shows the badge, and a unit can have 15,000
+        # active flags (the queue page itself gives the full number).
+        flags = queue_for(user)[: BADGE_CAP + 1].count()
+        flag_count = f"{BADGE_CAP}+" if flags > BADGE_CAP else str(flags or "")
         items.append(("Flags", reverse("flags:queue")))
     if user.has_role(roles.SAFEGUARDING_LEAD, roles.SUPERVISOR):
         items.append(("Safeguarding", reverse("safeguarding:board")))
@@ -41,6 +46,6 @@ def navigation_for(request: HttpRequest) -> list[dict[str, Any]]:
     result = []
     for label, url in items:
         active = path == url if url == "/" else path.startswith(url)
-        count = flag_count if label == "Flags" else 0
+        count = flag_count if label == "Flags" else ""
         result.append({"label": label, "url": url, "active": active, "count": count})
     return result
