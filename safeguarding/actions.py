@@ -95,11 +95,15 @@ def plan_save(
     return plan
 
 
+def _lock_victim(victim: Victim) -> None:
+    Victim.objects.select_for_update().filter(pk=victim.pk).values_list("pk").get()
+
+
 def contact_state_refresh(victim: Victim) -> None:
     """Copy the victim's latest contact (its next contact due) and latest contact made onto the
     victim row, for the board. The row is locked first, so two contacts recorded at once leave
     the state of both; a contact recorded late (an earlier `at`) changes nothing it should not."""
-    Victim.objects.select_for_update().filter(pk=victim.pk).values_list("pk").get()
+    _lock_victim(victim)
     contacts = Contact.objects.filter(victim=victim).order_by("-at", "-id")
     latest = contacts.values_list("next_contact_due", flat=True).first()
     last_made = contacts.filter(made=True).values_list("at", flat=True).first()
@@ -126,6 +130,9 @@ def contact_record(
         raise DomainError("Date of contact must be today or in the past.")
     if next_contact_due < timezone.localtime(at).date():
         raise DomainError("Next contact due must be on or after the date of this contact.")
+    # Locked before the last contact is read: two contacts recorded at once are checked and
+    # copied onto the victim row one after the other.
+    _lock_victim(victim)
     last = Contact.objects.filter(victim=victim).order_by("-at").first()
     if last is not None and next_contact_due < timezone.localtime(last.at).date():
         raise DomainError("Next contact due cannot be before the last contact.")

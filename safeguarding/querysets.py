@@ -19,8 +19,9 @@ def board_victims(user: User) -> QuerySet[Any]:
     rule leaves them): after ten years a force holds hundreds of thousands of victims of closed
     cases, and listing them would bury the few hundred whose contact is due. One query, which
     walks the partial index of victims in open cases (victim_board) in board order and keeps
-    those the user may see: the next contact due and last contact are the victim's own columns
-    (kept by the contact action), and no victim outside the page is sorted."""
+    those the user may see (PostgreSQL hashes the victims of the visible open cases first): the
+    next contact due and last contact are the victim's own columns (kept by the contact
+    action), so no subquery runs per victim and no victim outside the page is sorted."""
     from investigations.models import OPEN_STATUSES, Investigation
     from safeguarding.models import MissingEpisode
     from victims.models import Involvement, Victim

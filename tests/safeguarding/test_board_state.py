@@ -3,9 +3,13 @@ latest contact, and whether the victim is in an open case (the board lists only 
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from investigations import actions as case_actions
@@ -13,6 +17,7 @@ from investigations.models import Investigation
 from safeguarding import actions
 from safeguarding.querysets import board_victims
 from tests import factories
+from tests.flags.test_worker_killed import _dsn, backends
 from tests.victims.test_actions import add_victims, person
 from tests.victims.test_views import board_row, page
 from victims.models import Victim
@@ -123,3 +128,54 @@ def test_the_board_pages_without_counting(client, case, officer, safeguarding_le
     assert "Page 2</span>" in last and 'rel="next"' not in last and 'rel="prev"' in last
     beyond = page(client, BOARD + "?page=9")
     assert 'href="/victims/' not in beyond[beyond.index('id="board"') :]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_contacts_recorded_at_once_leave_the_latest_on_the_victim(people):
+    """Two contacts recorded at the same moment are checked and copied one after the other:
+    both wait on the victim's row lock (held here in another connection, and seen waiting in
+    pg_stat_activity), and the victim row ends with the latest contact's state whichever
+    commits first."""
+    officer, supervisor = people["officer.gmp"], people["supervisor.gmp"]
+    lead = people["safeguarding.gmp"]
+    case = factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+    (victim,) = (i.victim for i in add_victims(case, officer, person("Andrei Ionescu")))
+    holder = psycopg.connect(_dsn(), autocommit=False)
+    holder.execute("SELECT 1 FROM victims_victim WHERE id = %s FOR UPDATE", [victim.pk])
+    errors: list[BaseException] = []
+
+    def record(days_ago: int, made: bool, due_in: int) -> None:
+        try:
+            contact(
+                Victim.objects.get(pk=victim.pk), lead, days_ago=days_ago, made=made, due_in=due_in
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=record, args=(1, False, 6)),  # the latest: an attempt
+        threading.Thread(target=record, args=(3, True, 2)),  # earlier, made
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    try:
+        # Both wait on the victim's row: the first behind this connection, the second behind
+        # the first (pg_blocking_pids); nothing is written yet.
+        while sum(1 for b in backends() if b["wait_type"] == "Lock" and b["blocked_by"]) < 2:
+            assert all(t.is_alive() for t in threads), errors
+            assert time.monotonic() < deadline, "the contacts did not wait on the victim's lock"
+    finally:
+        holder.rollback()
+        holder.close()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    victim.refresh_from_db()
+    latest, made = victim.contacts.order_by("-at")
+    assert not latest.made and made.made
+    assert victim.next_contact_due == latest.next_contact_due
+    assert victim.last_contact_at == made.at
