@@ -17,6 +17,7 @@ from investigations.models import Investigation
 from safeguarding import actions
 from safeguarding.querysets import board_victims
 from tests import factories
+from tests.flags.test_rules import close
 from tests.flags.test_worker_killed import _dsn, backends
 from tests.victims.test_actions import add_victims, person
 from tests.victims.test_views import board_row, page
@@ -38,24 +39,6 @@ def contact(victim, actor, *, days_ago: int, made: bool, due_in: int):
         notes="",
         next_contact_due=timezone.localdate() + timedelta(days=due_in),
     )
-
-
-def close(case: Investigation, officer, supervisor) -> Investigation:
-    case.refresh_from_db()
-    case_actions.closure_request(
-        case,
-        actor=officer,
-        expected_version=case.version,
-        proposed_outcome="charged",
-        proposed_nfa_reason="",
-        rationale="Suspect charged.",
-    )
-    case.refresh_from_db()
-    case_actions.closure_approve(
-        case, actor=supervisor, expected_version=case.version, rationale="Agreed."
-    )
-    case.refresh_from_db()
-    return case
 
 
 @pytest.fixture
