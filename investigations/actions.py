@@ -208,7 +208,7 @@ def investigation_create(
         updated_at=now,
     )
     InvestigationExploitation.objects.bulk_create(
-        InvestigationExploitation(investigation=investigation, type=t)
+        InvestigationExploitation(investigation=investigation, unit_id=unit.pk, type=t)
         for t in sorted(set(exploitation_types))
     )
     record_on_case(
@@ -253,7 +253,8 @@ def investigation_update(
         changed.append("exploitation types")
         inv.exploitation.filter(type__in=current - wanted).delete()
         InvestigationExploitation.objects.bulk_create(
-            InvestigationExploitation(investigation=inv, type=t) for t in sorted(wanted - current)
+            InvestigationExploitation(investigation=inv, unit_id=inv.unit_id, type=t)
+            for t in sorted(wanted - current)
         )
     save_investigation(inv, ["title", "summary", "source", "location"])
     if changed:

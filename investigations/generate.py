@@ -246,7 +246,7 @@ SCHEMA: dict[str, tuple[type[models.Model], list[str]]] = {
             "review_due_on"
         ),
     ),
-    "expl": (InvestigationExploitation, _cols("id investigation_id type")),
+    "expl": (InvestigationExploitation, _cols("id investigation_id type unit_id")),
     "timeline": (TimelineEvent, _cols("id investigation_id at actor_id kind text")),
     "victim": (
         Victim,
@@ -675,7 +675,7 @@ class Generator:
             (ids.take(TimelineEvent), inv_id, c.ts(reported), creator, "created", "Report logged")
         )
         for kind in sorted(types):
-            t["expl"].rows.append((ids.take(InvestigationExploitation), inv_id, kind))
+            t["expl"].rows.append((ids.take(InvestigationExploitation), inv_id, kind, unit.unit_id))
 
         # Enquiries, reviews, closure ----------------------------------------------------
         if started_at is not None:

@@ -197,12 +197,18 @@ class InvestigationExploitation(models.Model):
         Investigation, on_delete=models.CASCADE, related_name="exploitation"
     )
     type = models.CharField(max_length=20, choices=ExploitationType.choices)
+    # The case's unit (a case never changes unit): filtering a unit's list by type counts the
+    # unit's rows of that type from one index instead of joining every row of the type.
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["investigation", "type"], name="inv_exploitation_once")
         ]
-        indexes = [models.Index(fields=["type", "investigation"], name="inv_exploitation_type")]
+        indexes = [
+            models.Index(fields=["type", "investigation"], name="inv_exploitation_type"),
+            models.Index(fields=["unit", "type", "investigation"], name="inv_exploitation_unit"),
+        ]
 
     def __str__(self) -> str:
         return self.get_type_display()

@@ -106,7 +106,11 @@ class InvestigationQuerySet(models.QuerySet):
         if filters.get("status"):
             qs = qs.filter(status=filters["status"])
         if filters.get("exploitation"):
-            qs = qs.filter(exploitation__type=filters["exploitation"])
+            # The row's unit is the case's: with the unit a part filters on, PostgreSQL reads
+            # that unit's rows of the type from inv_exploitation_unit.
+            qs = qs.filter(
+                exploitation__type=filters["exploitation"], exploitation__unit_id=F("unit_id")
+            )
         if filters.get("unit"):
             qs = qs.filter(unit_id=filters["unit"])
         if filters.get("oic"):

@@ -275,6 +275,8 @@ def test_update_changes_details_and_records_what_changed(officer):
     assert fresh.source == "ngo"
     assert fresh.version == inv.version + 1 == updated.version
     assert sorted(fresh.exploitation.values_list("type", flat=True)) == ["criminal", "labour"]
+    # Each type row carries the case's unit (the list's filter by type reads it).
+    assert set(fresh.exploitation.values_list("unit_id", flat=True)) == {fresh.unit_id}
     event = last_event(inv)
     assert event.kind == TimelineKind.UPDATED
     assert event.text == "Changed title, source, exploitation types"
