@@ -50,6 +50,7 @@ from investigations.models import (
     Status,
     SupervisoryReview,
 )
+from investigations.querysets import sees_cases
 from referrals.models import NrmReferral
 from safeguarding.models import Contact
 from safeguarding.querysets import board_victims, relocations_awaiting_contact
@@ -356,7 +357,7 @@ def _runs(user: User) -> QuerySet[Investigation]:
     """The cases the user runs as officer in charge: always among those they may see (see
     Investigation.visible_to), so read by the officer's index alone, not through the
     visibility condition."""
-    if Investigation.objects.visible_to(user).query.is_empty():
+    if not sees_cases(user):
         return Investigation.objects.none()
     return Investigation.objects.filter(oic_id=user.pk)
 
@@ -410,7 +411,7 @@ def supervised_cases(user: User) -> QuerySet[Investigation]:
         own |= Q(unit_id=user.unit_id)
     # Both are among the cases the user may see (Investigation.visible_to): read from their own
     # indexes, not through the visibility condition.
-    if Investigation.objects.visible_to(user).query.is_empty():
+    if not sees_cases(user):
         return Investigation.objects.none()
     return Investigation.objects.filter(own)
 
