@@ -37,6 +37,7 @@ from investigations.models import (
     Suspect,
     TimelineEvent,
     TimelineKind,
+    exploitation_bits,
 )
 from slaverycases.accounts.actions import sharing_group
 from slaverycases.accounts.roles import SUPERVISOR, works_cases
@@ -203,12 +204,13 @@ def investigation_create(
         source=source,
         location=location,
         reported_at=reported_at,
+        exploitation_bits=exploitation_bits(exploitation_types),
         created_by=actor,
         created_at=now,
         updated_at=now,
     )
     InvestigationExploitation.objects.bulk_create(
-        InvestigationExploitation(investigation=investigation, unit_id=unit.pk, type=t)
+        InvestigationExploitation(investigation=investigation, type=t)
         for t in sorted(set(exploitation_types))
     )
     record_on_case(
@@ -253,10 +255,10 @@ def investigation_update(
         changed.append("exploitation types")
         inv.exploitation.filter(type__in=current - wanted).delete()
         InvestigationExploitation.objects.bulk_create(
-            InvestigationExploitation(investigation=inv, unit_id=inv.unit_id, type=t)
-            for t in sorted(wanted - current)
+            InvestigationExploitation(investigation=inv, type=t) for t in sorted(wanted - current)
         )
-    save_investigation(inv, ["title", "summary", "source", "location"])
+    inv.exploitation_bits = exploitation_bits(wanted)
+    save_investigation(inv, ["title", "summary", "source", "location", "exploitation_bits"])
     if changed:
         record_on_case(
             inv,

@@ -37,6 +37,7 @@ from investigations.models import (
     ReferenceCounter,
     SupervisoryReview,
     TimelineEvent,
+    exploitation_bits,
 )
 from referrals.models import DutyToNotify, NrmReferral
 from safeguarding.models import Contact, Relocation, SafeguardingPlan
@@ -240,13 +241,14 @@ SCHEMA: dict[str, tuple[type[models.Model], list[str]]] = {
         Investigation,
         _cols(
             "id reference force_id unit_id title summary source location status reported_at "
-            "crime_decision crime_decision_at crime_not_recorded_reason crime_recorded_at "
+            "exploitation_bits crime_decision crime_decision_at crime_not_recorded_reason "
+            "crime_recorded_at "
             "allocated_at started_at closure_requested_at closed_at oic_id supervisor_id "
             "outcome nfa_reason outcome_rationale created_by_id created_at updated_at version "
             "review_due_on"
         ),
     ),
-    "expl": (InvestigationExploitation, _cols("id investigation_id type unit_id")),
+    "expl": (InvestigationExploitation, _cols("id investigation_id type")),
     "timeline": (TimelineEvent, _cols("id investigation_id at actor_id kind text")),
     "victim": (
         Victim,
@@ -651,6 +653,7 @@ class Generator:
                 town,
                 stage,
                 c.ts(reported),
+                exploitation_bits(types),
                 "" if recorded_at is None else "not_recorded" if not_recorded else "recorded",
                 None if recorded_at is None else c.ts(recorded_at),
                 "No offence disclosed on the balance of probabilities." if not_recorded else "",
@@ -675,7 +678,7 @@ class Generator:
             (ids.take(TimelineEvent), inv_id, c.ts(reported), creator, "created", "Report logged")
         )
         for kind in sorted(types):
-            t["expl"].rows.append((ids.take(InvestigationExploitation), inv_id, kind, unit.unit_id))
+            t["expl"].rows.append((ids.take(InvestigationExploitation), inv_id, kind))
 
         # Enquiries, reviews, closure ----------------------------------------------------
         if started_at is not None:

@@ -5,6 +5,9 @@ Every write goes through investigations/actions.py; reads through querysets.py a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -31,6 +34,35 @@ class ExploitationType(models.TextChoices):
     CRIMINAL = "criminal", "Criminal exploitation"
     ORGAN = "organ", "Organ harvesting"
     OTHER = "other", "Other"
+
+
+# Each type's bit in Investigation.exploitation_bits (never renumber: the column stores them).
+EXPLOITATION_BIT = {kind: 1 << i for i, kind in enumerate(ExploitationType.values)}
+
+
+def exploitation_bits(types: Iterable[str]) -> int:
+    return sum(EXPLOITATION_BIT[kind] for kind in set(types))
+
+
+class BitSetField(models.PositiveSmallIntegerField):
+    """A set of flags as an integer. Queried with `__has_bit=<bit>` (see HasBit)."""
+
+
+@BitSetField.register_lookup
+class HasBit(models.Lookup):
+    """`field__has_bit=4`: the bit is set. The bit is written into the SQL as a number, not a
+    parameter, so the condition reads exactly as a partial index's `WHERE` does and PostgreSQL
+    (or SQLite) uses that index for it."""
+
+    lookup_name = "has_bit"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        bit = int(self.rhs)
+        if bit <= 0 or bit & (bit - 1):
+            raise ValueError(f"has_bit takes a single bit, not {self.rhs!r}")
+        return f"({lhs} & {bit}) <> 0", list(params)
 
 
 class Status(models.TextChoices):
@@ -77,6 +109,10 @@ class Investigation(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REPORTED)
 
     reported_at = models.DateTimeField()
+    # The types of exploitation (rows of InvestigationExploitation) as bits, kept by the actions
+    # that write those rows: the list filtered by a type reads that type's partial index of the
+    # unit's cases in list order, and shows the types without another query.
+    exploitation_bits = BitSetField(default=0, editable=False)
     crime_decision = models.CharField(max_length=20, choices=CrimeDecision.choices, blank=True)
     crime_decision_at = models.DateTimeField(null=True, blank=True)
     crime_not_recorded_reason = models.TextField(max_length=2000, blank=True)
@@ -151,6 +187,15 @@ class Investigation(models.Model):
             # order, and cases run or supervised outside one's unit, from the index alone.
             models.Index(fields=["unit", "-reported_at", "-id"], name="inv_unit_reported"),
             models.Index(fields=["unit", "reference"], name="inv_unit_reference"),
+            # The list filtered by a type of exploitation: one partial index per type.
+            *(
+                models.Index(
+                    fields=["unit", "-reported_at", "-id"],
+                    condition=models.Q(exploitation_bits__has_bit=bit),
+                    name=f"inv_unit_reported_{kind}",
+                )
+                for kind, bit in EXPLOITATION_BIT.items()
+            ),
             models.Index(fields=["oic", "unit"], include=["id"], name="inv_oic_unit"),
             models.Index(fields=["supervisor", "unit"], include=["id"], name="inv_supervisor_unit"),
             models.Index(
@@ -185,6 +230,15 @@ class Investigation(models.Model):
         return self.status != Status.CLOSED
 
     @property
+    def exploitation_types(self) -> list[str]:
+        """The types of exploitation, in the order of their codes (as the rows were written)."""
+        return sorted(k for k, bit in EXPLOITATION_BIT.items() if self.exploitation_bits & bit)
+
+    @property
+    def exploitation_labels(self) -> list[str]:
+        return [ExploitationType(kind).label for kind in self.exploitation_types]
+
+    @property
     def days_to_start(self) -> int | None:
         """Days from report to the first substantive investigative action."""
         if self.started_at is None:
@@ -197,9 +251,6 @@ class InvestigationExploitation(models.Model):
         Investigation, on_delete=models.CASCADE, related_name="exploitation"
     )
     type = models.CharField(max_length=20, choices=ExploitationType.choices)
-    # The case's unit (a case never changes unit): filtering a unit's list by type counts the
-    # unit's rows of that type from one index instead of joining every row of the type.
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [
@@ -207,7 +258,6 @@ class InvestigationExploitation(models.Model):
         ]
         indexes = [
             models.Index(fields=["type", "investigation"], name="inv_exploitation_type"),
-            models.Index(fields=["unit", "type", "investigation"], name="inv_exploitation_unit"),
         ]
 
     def __str__(self) -> str:

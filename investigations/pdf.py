@@ -660,7 +660,7 @@ def summary_context(
         "location": redact(inv.location),
         "crime_not_recorded_reason": redact(inv.crime_not_recorded_reason),
         "outcome_rationale": redact(inv.outcome_rationale),
-        "exploitation": [e.get_type_display() for e in inv.exploitation.all()],
+        "exploitation": inv.exploitation_labels,
         "days_to_start": inv.days_to_start,
         "days_since_report": (timezone.now() - inv.reported_at).days,
         "offences": offences,

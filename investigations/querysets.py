@@ -30,9 +30,10 @@ class InvestigationQuerySet(models.QuerySet):
         (run or supervised elsewhere, or shared). Each part reads an index in list order, so a
         page of the list takes the first rows of each part instead of sorting every visible
         case, and counts come from indexes alone (see VisibleRows)."""
-        visible = self.visible_to(user)
-        if not user.unit_id or visible.query.is_empty() or connection.vendor != "postgresql":
-            return [visible]  # (SQLite cannot order and limit the members of a UNION)
+        if not sees_cases(user):
+            return [self.none()]
+        if not user.unit_id or connection.vendor != "postgresql":
+            return [self.visible_to(user)]  # (SQLite cannot order and limit UNION members)
         from investigations.models import Investigation
 
         elsewhere = (
@@ -47,9 +48,7 @@ class InvestigationQuerySet(models.QuerySet):
                 .values("pk")
             )
         )
-        others = Q(pk__in=elsewhere) | _shared_with(user)
-        if connection.vendor == "postgresql":
-            others = Q(EqualsAny(F("pk"), ArraySubquery(elsewhere))) | _shared_with(user)
+        others = Q(EqualsAny(F("pk"), ArraySubquery(elsewhere))) | _shared_with(user)
         # A unit's cases are visible to its members: the first part needs no other condition.
         return [
             self.filter(unit_id=user.unit_id),
@@ -57,7 +56,8 @@ class InvestigationQuerySet(models.QuerySet):
         ]
 
     def with_list_columns(self) -> InvestigationQuerySet:
-        return self.select_related("unit", "oic").prefetch_related("exploitation")
+        # The types of exploitation come from the case row (exploitation_labels).
+        return self.select_related("unit", "oic")
 
     def with_detail(self) -> InvestigationQuerySet:
         from investigations.models import Enquiry, Offence, TimelineEvent
@@ -65,7 +65,6 @@ class InvestigationQuerySet(models.QuerySet):
         return self.select_related(
             "force", "unit", "oic", "supervisor", "created_by"
         ).prefetch_related(
-            "exploitation",
             models.Prefetch("offences", Offence.objects.select_related("recorded_by", "victim")),
             models.Prefetch("enquiries", Enquiry.objects.select_related("owner")),
             "suspects",
@@ -104,11 +103,10 @@ class InvestigationQuerySet(models.QuerySet):
         if filters.get("status"):
             qs = qs.filter(status=filters["status"])
         if filters.get("exploitation"):
-            # The row's unit is the case's: with the unit a part filters on, PostgreSQL reads
-            # that unit's rows of the type from inv_exploitation_unit.
-            qs = qs.filter(
-                exploitation__type=filters["exploitation"], exploitation__unit_id=F("unit_id")
-            )
+            from investigations.models import EXPLOITATION_BIT
+
+            # The type's partial index gives a unit's cases of that type in list order.
+            qs = qs.filter(exploitation_bits__has_bit=EXPLOITATION_BIT[filters["exploitation"]])
         if filters.get("unit"):
             qs = qs.filter(unit_id=filters["unit"])
         if filters.get("oic"):
@@ -202,9 +200,27 @@ class VisibleRows:
         self.parts = parts
         self.order = order
         self.decorate = decorate or (lambda qs: qs)
+        self._count: int | None = None
 
     def count(self) -> int:
-        return sum(p.order_by().count() for p in self.parts if not p.query.is_empty())
+        if self._count is None:
+            self._count = sum(p.order_by().count() for p in self.parts if not p.query.is_empty())
+        return self._count
+
+    def count_at_most(self, limit: int) -> int | None:
+        """The number of rows if it is at most `limit`, else None. Each part counts no more
+        than `limit + 1` of its rows, so the count costs the same for a unit with 80,000 cases
+        as for one with 10,000 (counting every one took 8-12 ms at 1M cases)."""
+        if self._count is None:
+            total = sum(
+                p.order_by().values("pk")[: limit + 1].count()
+                for p in self.parts
+                if not p.query.is_empty()
+            )
+            if total > limit:
+                return None
+            self._count = total
+        return self._count if self._count <= limit else None
 
     def __len__(self) -> int:
         return self.count()

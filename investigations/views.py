@@ -44,8 +44,10 @@ from slaverycases.accounts.roles import works_cases
 from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.errors import DomainError
+from slaverycases.core.paging import CountlessPage
 
 PAGE_SIZE = 25
+COUNT_LIMIT = 10_000  # the list counts its cases up to this number, then says "more than"
 SORTS = {"-reported_at", "reported_at", "reference", "status"}
 
 
@@ -64,7 +66,11 @@ def investigation_list(request: HttpRequest) -> HttpResponse:
     sort = filters.get("sort") or "-reported_at"
     sort = sort if sort in SORTS else "-reported_at"
     rows = access.visible_list_rows(user, filters, [sort, "-id"])
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if rows.count_at_most(COUNT_LIMIT) is None:
+        # Beyond the limit: "More than 10,000", and Previous / Next without a last page.
+        page: Any = CountlessPage(rows, request.GET.get("page"), PAGE_SIZE)
+    else:
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -75,6 +81,7 @@ def investigation_list(request: HttpRequest) -> HttpResponse:
             "page_obj": page,
             "querystring_base": (query.urlencode() + "&") if query else "",
             "can_add": user.has_perm("investigations.add_investigation") and user.unit_id,
+            "count_limit": COUNT_LIMIT,
         },
         status=status,
     )
@@ -125,7 +132,7 @@ def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
     offences = list(investigation.offences.all())
     context = {
         "investigation": investigation,
-        "exploitation": [e.get_type_display() for e in investigation.exploitation.all()],
+        "exploitation": investigation.exploitation_labels,
         "offences": offences,
         "enquiries": enquiries,
         "completed_enquiries": sum(1 for e in enquiries if e.is_complete),

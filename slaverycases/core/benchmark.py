@@ -91,6 +91,8 @@ PAGE_NAMES = [
     "list_filtered",
     "list_search",
     "list_page500",
+    "list_type",
+    "list_type_page500",
     "case",
     "flags_queue",
     "safeguarding_board",
@@ -422,15 +424,12 @@ class Page:
 def _list_rows(user: User, data: dict[str, str]) -> tuple[Callable[[], Any], int, int]:
     """The list view's rows for the query string `data` (investigations/views.py): the same
     form, filters, sort, reader and page; returns the query, the page number and the number of
-    pages. The exploitation types come in a second, small query (a prefetch), left out: the
-    main query is the one that reads the page of cases."""
+    pages."""
     form = InvestigationFilterForm(data or None, user=user)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     sort = filters.get("sort") or "-reported_at"
     order = [sort if sort in SORTS else "-reported_at", "-id"]
     rows = case_access.visible_list_rows(user, filters, order)  # the list's own reader
-    decorate = rows.decorate
-    rows.decorate = lambda qs: decorate(qs).prefetch_related(None)
     pages = max(1, math.ceil(rows.count() / LIST_PAGE_SIZE))
     number = min(int(data.get("page", 1)), pages)
     bottom = (number - 1) * LIST_PAGE_SIZE
@@ -489,6 +488,12 @@ def build_pages(users: dict[str, User], *, search: str = "") -> tuple[list[Page]
     )
     add_list("list_search", {"q": term}, [f"search {term!r}"])
     add_list("list_page500", {"page": str(DEEP_PAGE)}, [])
+    add_list("list_type", {"exploitation": "sexual"}, ["sexual exploitation alone"])
+    add_list(
+        "list_type_page500",
+        {"exploitation": "labour", "page": str(DEEP_PAGE)},
+        ["labour exploitation alone"],
+    )
 
     case = (
         case_access.investigations_for_user(officer)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from investigations import actions
 from investigations.models import (
+    EXPLOITATION_BIT,
     ClosureDecision,
     ClosureReview,
     CrimeDecision,
@@ -143,6 +144,8 @@ def test_create_logs_a_report_with_a_reference_timeline_and_audit(officer):
     assert inv.reported_at == reported
     assert inv.version == 1
     assert sorted(inv.exploitation.values_list("type", flat=True)) == ["labour", "sexual"]
+    assert inv.exploitation_bits == EXPLOITATION_BIT["labour"] | EXPLOITATION_BIT["sexual"]
+    assert inv.exploitation_types == ["labour", "sexual"]
 
     [event] = events(inv)
     assert event.kind == TimelineKind.CREATED
@@ -275,8 +278,9 @@ def test_update_changes_details_and_records_what_changed(officer):
     assert fresh.source == "ngo"
     assert fresh.version == inv.version + 1 == updated.version
     assert sorted(fresh.exploitation.values_list("type", flat=True)) == ["criminal", "labour"]
-    # Each type row carries the case's unit (the list's filter by type reads it).
-    assert set(fresh.exploitation.values_list("unit_id", flat=True)) == {fresh.unit_id}
+    # The case row's bits follow the rows (the list's filter by type reads them).
+    assert fresh.exploitation_types == ["criminal", "labour"]
+    assert fresh.exploitation_labels == ["Criminal exploitation", "Labour exploitation"]
     event = last_event(inv)
     assert event.kind == TimelineKind.UPDATED
     assert event.text == "Changed title, source, exploitation types"

@@ -19,7 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from investigations import actions
+from investigations import actions, views
 from investigations.models import (
     ClosureReview,
     CrimeDecision,
@@ -1305,6 +1305,34 @@ def test_the_list_is_paginated_at_25(client, officer, supervisor, other_force_of
     assert refs(client.get("/investigations/", {"page": 99})) == refs(second)
     filtered = client.get("/investigations/", {"status": "reported", "sort": "reference"})
     assert 'href="?status=reported&amp;sort=reference&amp;page=2"' in filtered.content.decode()
+
+
+def test_beyond_the_count_limit_the_list_says_more_than_and_pages_without_a_last(
+    client, officer, supervisor, monkeypatch
+):
+    """A unit's list counts up to COUNT_LIMIT cases (a national unit holds 80,000 after ten
+    years, and counting them all cost more than the rest of the page's queries)."""
+    mine = [factories.investigation(officer, days_ago=1 + i / 10) for i in range(30)]
+    client.force_login(officer)
+    monkeypatch.setattr(views, "COUNT_LIMIT", 29)
+    first = client.get("/investigations/")
+    html = first.content.decode()
+    assert first.status_code == 200
+    assert "More than 29 investigations" in html
+    assert "Page 1</span>" in html and "Page 1 of" not in html
+    assert 'href="?page=2"' in html
+    second = client.get("/investigations/", {"page": 2})
+    html = second.content.decode()
+    assert "Page 2</span>" in html
+    assert 'href="?page=1"' in html and 'href="?page=3"' not in html
+    assert set(refs(first)) | set(refs(second)) == {i.reference for i in mine}
+    assert len(refs(first)) == 25 and len(refs(second)) == 5
+
+    # At the limit the count is exact, with the number of pages.
+    monkeypatch.setattr(views, "COUNT_LIMIT", 30)
+    html = client.get("/investigations/").content.decode()
+    assert "30 investigations" in html and "Page 1 of 2" in html
+    assert "More than" not in html
 
 
 # --- query counts do not grow with the data ---------------------------------------------------

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.paginator import Paginator
+from django.db import connection, transaction
 
 from investigations import access, actions
-from investigations.models import Investigation
+from investigations.models import EXPLOITATION_BIT, Investigation
 from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_ensure
 from tests import factories
@@ -58,3 +59,81 @@ def test_a_user_without_a_unit_sees_one_part(people, mixed, officer):
     rows = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
     assert len(rows.parts) == 1
     assert rows.count() == Investigation.objects.visible_to(officer).count()
+
+
+@pytest.mark.parametrize(
+    "order", [["-reported_at", "-id"], ["reported_at", "-id"], ["reference", "-id"]]
+)
+@pytest.mark.parametrize("kind", ["labour", "sexual", "criminal"])
+def test_filtered_by_type_the_pages_are_those_of_the_exploitation_rows(officer, mixed, order, kind):
+    """The filter reads the case row's bits; the truth is the exploitation rows themselves."""
+    for n, inv in enumerate(Investigation.objects.order_by("id")):
+        types = [["labour"], ["sexual", "labour"], ["criminal"], ["domestic", "sexual"]][n % 4]
+        actions.investigation_update(
+            inv,
+            actor=inv.created_by,
+            expected_version=inv.version,
+            title=inv.title,
+            summary=inv.summary,
+            source=inv.source,
+            location=inv.location,
+            exploitation_types=types,
+        )
+    rows = access.visible_list_rows(officer, {"exploitation": kind}, order)
+    truth = list(
+        Investigation.objects.visible_to(officer).filter(exploitation__type=kind).order_by(*order)
+    )
+    assert 0 < len(truth) < Investigation.objects.visible_to(officer).count()
+    assert rows.count() == len(truth)
+    paginator = Paginator(rows, 4)
+    pages = [list(paginator.page(n)) for n in paginator.page_range]
+    assert [inv.pk for page in pages for inv in page] == [inv.pk for inv in truth]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+@pytest.mark.parametrize("kind", list(EXPLOITATION_BIT))
+def test_the_unit_part_filtered_by_type_can_use_the_type_index(officer, kind):
+    """The condition the filter writes is the partial index's own: were it written otherwise
+    (a parameter, another cast), PostgreSQL could not prove the index's WHERE from it. With
+    the table's other indexes dropped (in the test's transaction, rolled back) and sorting
+    off, the type's index is the only way to the page in order, if the planner may use it."""
+    index = f"inv_unit_reported_{kind}"
+    part = Investigation.objects.visible_parts(officer)[0].filtered(exploitation=kind)
+    sql, params = part.order_by("-reported_at", "-id").values("pk")[:25].query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)",
+            [Investigation._meta.db_table],
+        )
+        others = [name for (name,) in cursor.fetchall() if name != index]
+        assert "inv_unit_reported" in others
+        for name in others:
+            cursor.execute(f'DROP INDEX "{name}"')
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    assert f"Scan using {index} on" in plan, plan
+    assert "Sort" not in plan, plan
+    assert "Filter" not in plan, plan  # the index's WHERE is the type; nothing left to test
+
+
+def test_has_bit_takes_one_bit(officer):
+    with pytest.raises(ValueError, match="single bit"):
+        list(Investigation.objects.filter(exploitation_bits__has_bit=3))
+    assert not Investigation.objects.filter(exploitation_bits__has_bit=EXPLOITATION_BIT["organ"])
+
+
+def test_count_at_most_counts_up_to_the_limit(officer, mixed):
+    rows = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
+    assert len(rows.parts) == 2
+    total = Investigation.objects.visible_to(officer).count()
+    assert total == 26
+    assert rows.count_at_most(25) is None
+    assert rows.count_at_most(26) == total
+    assert rows.count() == total
+    fresh = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
+    assert fresh.count_at_most(1000) == total
+    assert fresh.count_at_most(3) is None  # a known count above a smaller limit
