@@ -330,15 +330,21 @@ class InvestigationFilterForm(GovukForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        units = Unit.objects.select_related("force").order_by("force__name", "name")
+        # Plain rows, not model instances: the form is built on every view of the list.
+        units = Unit.objects.order_by("force__name", "name")
         if user.force_id:
             units = units.filter(force_id=user.force_id)
-        self.fields["unit"].choices = [("", "Any unit")] + [(str(u.pk), u.name) for u in units]
+        self.fields["unit"].choices = [("", "Any unit")] + [
+            (str(pk), name) for pk, name in units.values_list("pk", "name")
+        ]
         officers = User.objects.filter(unit_id=user.unit_id, is_active=True).order_by(
             "last_name", "first_name"
         )
         self.fields["oic"].choices = [("", "Anyone")] + [
-            (str(u.pk), u.display_name) for u in officers
+            (str(pk), f"{first} {last}".strip() or username)  # as User.display_name
+            for pk, first, last, username in officers.values_list(
+                "pk", "first_name", "last_name", "username"
+            )
         ]
 
 

@@ -34,21 +34,7 @@ class InvestigationQuerySet(models.QuerySet):
             return [self.none()]
         if not user.unit_id or connection.vendor != "postgresql":
             return [self.visible_to(user)]  # (SQLite cannot order and limit UNION members)
-        from investigations.models import Investigation
-
-        elsewhere = (
-            Investigation.objects.filter(oic_id=user.pk)
-            .exclude(unit_id=user.unit_id)
-            .order_by()
-            .values("pk")
-            .union(
-                Investigation.objects.filter(supervisor_id=user.pk)
-                .exclude(unit_id=user.unit_id)
-                .order_by()
-                .values("pk")
-            )
-        )
-        others = Q(EqualsAny(F("pk"), ArraySubquery(elsewhere))) | _shared_with(user)
+        others = Q(EqualsAny(F("pk"), ArraySubquery(run_outside_unit(user)))) | _shared_with(user)
         # A unit's cases are visible to its members: the first part needs no other condition.
         return [
             self.filter(unit_id=user.unit_id),
@@ -123,6 +109,24 @@ def sees_cases(user: User) -> bool:
     from slaverycases.accounts.roles import works_cases
 
     return works_cases(user) and user.has_perm("investigations.view_investigation")
+
+
+def run_outside_unit(user: User) -> models.QuerySet:
+    """The ids of the cases the user runs or supervises outside their unit (few or none).
+    "Outside" is two ranges of the (officer, unit) and (supervisor, unit) indexes, below and
+    above the user's unit: `unit <> X` reads every case the user has run (13,391 for the
+    benchmark's officer) to find none, and the query planner cannot tell beforehand."""
+    from investigations.models import Investigation
+
+    def arm(**condition: Any) -> models.QuerySet:
+        return Investigation.objects.filter(**condition).order_by().values("pk")
+
+    unit = user.unit_id
+    return arm(oic_id=user.pk, unit_id__lt=unit).union(
+        arm(oic_id=user.pk, unit_id__gt=unit),
+        arm(supervisor_id=user.pk, unit_id__lt=unit),
+        arm(supervisor_id=user.pk, unit_id__gt=unit),
+    )
 
 
 def investigation_shares(investigation: Any) -> list[str]:
