@@ -46,17 +46,28 @@ class InvestigationQuerySet(models.QuerySet):
         return self.select_related("unit", "oic")
 
     def with_detail(self) -> InvestigationQuerySet:
-        from investigations.models import Enquiry, Offence, TimelineEvent
+        from investigations.models import (
+            ClosureReview,
+            Enquiry,
+            Offence,
+            SupervisoryReview,
+            TimelineEvent,
+        )
 
+        # One query per relation, its people joined (not prefetched in queries of their own).
         return self.select_related(
             "force", "unit", "oic", "supervisor", "created_by"
         ).prefetch_related(
             models.Prefetch("offences", Offence.objects.select_related("recorded_by", "victim")),
             models.Prefetch("enquiries", Enquiry.objects.select_related("owner")),
             "suspects",
-            "supervisory_reviews__reviewer",
-            "closure_reviews__requested_by",
-            "closure_reviews__reviewer",
+            models.Prefetch(
+                "supervisory_reviews", SupervisoryReview.objects.select_related("reviewer")
+            ),
+            models.Prefetch(
+                "closure_reviews",
+                ClosureReview.objects.select_related("requested_by", "reviewer"),
+            ),
             models.Prefetch("timeline", TimelineEvent.objects.select_related("actor")),
         )
 
