@@ -18,12 +18,8 @@ class InvestigationQuerySet(models.QuerySet):
         with them, their unit or their force through django-guardian. One SQL query, in a shape
         every part of which an index serves (unit, officer in charge, supervisor, and the
         shared ids as an array the planner looks up by primary key): no scan of every case."""
-        if not sees_cases(user):
-            return self.none()
-        own = Q(oic_id=user.pk) | Q(supervisor_id=user.pk) | _shared_with(user)
-        if user.unit_id:
-            own |= Q(unit_id=user.unit_id)
-        return self.filter(own)
+        condition = visibility_condition(user)
+        return self.none() if condition is None else self.filter(condition)
 
     def visible_parts(self, user: User) -> list[InvestigationQuerySet]:
         """`visible_to` as disjoint parts: the user's unit's cases, and the others they see
@@ -113,6 +109,21 @@ class InvestigationQuerySet(models.QuerySet):
         return qs
 
 
+def visibility_condition(user: User, via: str = "") -> Q | None:
+    """`visible_to`'s condition on the investigation reached by `via` (for example
+    "investigation__" from a victim's involvement); None when the user sees no case."""
+    if not sees_cases(user):
+        return None
+    own = (
+        Q(**{f"{via}oic_id": user.pk})
+        | Q(**{f"{via}supervisor_id": user.pk})
+        | _shared_with(user, via)
+    )
+    if user.unit_id:
+        own |= Q(**{f"{via}unit_id": user.unit_id})
+    return own
+
+
 def sees_cases(user: User) -> bool:
     """Whether `visible_to` gives the user any case at all: a role that works cases and the
     permission to view them. The cases a user runs, supervises or holds in their unit are then
@@ -162,7 +173,7 @@ def investigation_shares(investigation: Any) -> list[str]:
     return sorted(set(names))
 
 
-def _shared_with(user: User) -> Q:
+def _shared_with(user: User, via: str = "") -> Q:
     """Cases shared with the user, their unit or their force (django-guardian grants)."""
     from investigations.models import (
         InvestigationGroupObjectPermission,
@@ -187,8 +198,8 @@ def _shared_with(user: User) -> Q:
     )
     if connection.vendor == "postgresql":
         # id = ANY(ARRAY(...)): computed once (an InitPlan), then index lookups by id.
-        return Q(EqualsAny(F("pk"), ArraySubquery(granted)))
-    return Q(pk__in=granted)
+        return Q(EqualsAny(F(f"{via}pk"), ArraySubquery(granted)))
+    return Q(**{f"{via}pk__in": granted})
 
 
 class EqualsAny(Func):

@@ -71,6 +71,7 @@ from slaverycases.accounts.models import Force, User
 from slaverycases.accounts.twofactor import VERIFIED_AT, confirmed_device
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction, AuditEvent
+from slaverycases.core.paging import serial_plan
 from slaverycases.dashboards import querysets as dash
 from slaverycases.flags.models import ACTIVE_STATUSES, Flag
 from slaverycases.flags.querysets import queue_for
@@ -541,12 +542,17 @@ def build_pages(users: dict[str, User], *, search: str = "") -> tuple[list[Page]
         )
     )
     board = board_victims(lead)[:BOARD_PAGE_SIZE]
+
+    def board_page() -> Any:
+        with serial_plan():  # as the board's first pages are read (safeguarding/views.py)
+            return list(board.all())
+
     pages.append(
         Page(
             "safeguarding_board",
             SAFEGUARDING,
             _url("safeguarding:board"),
-            lambda: list(board.all()),
+            board_page,
             f"first {BOARD_PAGE_SIZE} victims of the board",
         )
     )

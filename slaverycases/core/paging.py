@@ -4,9 +4,34 @@ more than a page to know whether there is a next one, and shows "Page N" with Pr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import QuerySet
+
+
+def page_number(value: Any) -> int:
+    """A page number from the query string: 1 for anything that is not a whole number >= 1."""
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+@contextmanager
+def serial_plan() -> Iterator[None]:
+    """PostgreSQL plans the queries inside without parallel workers (SET LOCAL, in a
+    transaction). For a query that walks an index in order and stops after a page, starting
+    the workers and merging their rows costs more than the walk itself (the safeguarding
+    board's first page: 50 ms with two workers, 11 ms without)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
 
 
 class _NoCount:
@@ -18,10 +43,7 @@ class CountlessPage:
     paginator = _NoCount()
 
     def __init__(self, queryset: QuerySet[Any], number: Any, per_page: int) -> None:
-        try:
-            number = max(1, int(number))
-        except (TypeError, ValueError):
-            number = 1
+        number = page_number(number)
         start = (number - 1) * per_page
         rows = list(queryset[start : start + per_page + 1])
         self.number = number

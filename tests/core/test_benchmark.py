@@ -84,8 +84,10 @@ def test_every_page_is_timed_with_its_queries_and_main_query(generated, tmp_path
         assert page["ms"]["max"] >= page["ms"]["p95"], name
         main = page["main_query"]
         assert main["ms_p50"] > 0, name
-        # One SQL query reads the page's main rows (the list's reader may first read ids).
-        assert main["queries"] == 1 or (name.startswith("list") and main["queries"] == 2), name
+        # One SQL query reads the page's main rows (the list's reader may first read ids; the
+        # board's first plans its query without parallel workers: SET LOCAL, then SELECT).
+        two = name.startswith("list") or name == "safeguarding_board"
+        assert main["queries"] == 1 or (two and main["queries"] == 2), name
         assert main["sql"].startswith("SELECT"), name
         assert page["ratio"] > 0, name
     assert pages["pdf"]["bytes"] > 1000

@@ -16,9 +16,12 @@ from investigations import actions as case_actions
 from investigations.models import Investigation
 from safeguarding import actions
 from safeguarding.querysets import board_victims
+from slaverycases.accounts import roles
+from slaverycases.accounts.actions import unit_ensure
 from tests import factories
 from tests.flags.test_rules import close
 from tests.flags.test_worker_killed import _dsn, backends
+from tests.investigations.test_views import make_user
 from tests.victims.test_actions import add_victims, person
 from tests.victims.test_views import board_row, page
 from victims.models import Victim
@@ -162,3 +165,67 @@ def test_two_contacts_recorded_at_once_leave_the_latest_on_the_victim(people):
     assert not latest.made and made.made
     assert victim.next_contact_due == latest.next_contact_due
     assert victim.last_contact_at == made.at
+
+
+def _relocate(victim, actor, to_force):
+    return actions.relocation_record(
+        victim,
+        actor=actor,
+        relocated_on=timezone.localdate(),
+        destination_type="safe_house",
+        to_force=to_force,
+        safe_house_location="A safe house",
+        receiving_contact="Duty safeguarding lead",
+        first_contact_within_days=3,
+    )
+
+
+def test_both_shapes_of_the_board_list_the_same_victims_and_pages(
+    client, people, case, officer, supervisor, safeguarding_lead, monkeypatch
+):
+    """The first pages test each victim walked; later pages hash the visible open cases'
+    victims (safeguarding.querysets.board_victims): the same victims in the same order."""
+    from safeguarding import views
+
+    gmp, wyp = safeguarding_lead.force, people["officer.wyp"].force
+    wyp_officer, wyp_lead = people["officer.wyp"], people["safeguarding.wyp"]
+    here = [i.victim for i in add_victims(case, officer, *(person(f"Here {n}") for n in range(4)))]
+    for n, victim in enumerate(here):
+        contact(victim, safeguarding_lead, days_ago=3, made=True, due_in=n - 2)
+    closed_case = factories.investigation(
+        officer, stage="under_investigation", supervisor=supervisor
+    )
+    (closed_victim,) = (i.victim for i in add_victims(closed_case, officer, person("Closed")))
+    close(closed_case, officer, supervisor)
+    leeds = factories.investigation(
+        wyp_officer, stage="under_investigation", supervisor=people["supervisor.wyp"]
+    )
+    moved_in, stays_in_leeds = (
+        i.victim for i in add_victims(leeds, wyp_officer, person("Moved In"), person("In Leeds"))
+    )
+    _relocate(moved_in, wyp_lead, gmp)  # now in GMP's area, its Leeds case shared with GMP
+    _relocate(here[0], safeguarding_lead, wyp)  # moved out, still in a GMP case
+    other_team = make_user(
+        "other.team.officer", unit=unit_ensure(force=gmp, name="GMP Other Team"), role=roles.OFFICER
+    )
+    other_unit_case = factories.investigation(other_team, stage="recorded", title="Not shared")
+    (unseen,) = (i.victim for i in add_victims(other_unit_case, other_team, person("Unseen")))
+
+    walked = list(board_victims(safeguarding_lead))
+    hashed = list(board_victims(safeguarding_lead, deep=True))
+    assert walked == hashed
+    assert set(walked) == {*here, moved_in}
+    assert not {closed_victim, stays_in_leeds, unseen} & set(walked)
+
+    # Through the page, one victim a page: pages 1-2 walked, 3 on hashed; the same sequence.
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "WALKED_PAGES", 2)
+    client.force_login(safeguarding_lead)
+    shown = []
+    for number in range(1, len(walked) + 2):
+        html = page(client, f"{BOARD}?page={number}")
+        table = html[html.index('id="board"') :]
+        rows = [v for v in walked if f'href="/victims/{v.pk}/"' in table]
+        shown += rows
+        assert len(rows) == (1 if number <= len(walked) else 0)
+    assert shown == walked
