@@ -725,6 +725,24 @@ def run_scan(runs: int) -> dict[str, Any]:
     return result
 
 
+def cpu_reference_ms(runs: int = 5) -> float:
+    """The median time of a fixed piece of pure Python (no I/O), to tell a slower machine from
+    a slower page when runs on different machines are compared: the pages are mostly Python."""
+
+    def work() -> int:
+        total = 0
+        for i in range(300_000):
+            total += (i * 7) % 13
+        return total
+
+    samples = []
+    for _ in range(runs):
+        started = perf_counter()
+        work()
+        samples.append(perf_counter() - started)
+    return round(sorted(samples)[runs // 2] * 1000, 1)
+
+
 def environment(*, host_note: str, secure: bool) -> dict[str, Any]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -734,8 +752,10 @@ def environment(*, host_note: str, secure: bool) -> dict[str, Any]:
             size = cursor.fetchone()[0]
             cursor.execute("SHOW jit")
             jit = cursor.fetchone()[0]
+            cursor.execute("SHOW shared_buffers")
+            buffers = cursor.fetchone()[0]
         else:
-            version, size, jit = connection.vendor, "", ""
+            version, size, jit, buffers = connection.vendor, "", "", ""
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),
@@ -745,6 +765,8 @@ def environment(*, host_note: str, secure: bool) -> dict[str, Any]:
         "database": version,
         "database_size": size,
         "jit": jit,
+        "shared_buffers": buffers,
+        "cpu_reference_ms": cpu_reference_ms(),
         "investigations": Investigation.objects.count(),
         "victims": Victim.objects.count(),
         "forces": Force.objects.count(),

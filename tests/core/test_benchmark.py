@@ -96,6 +96,7 @@ def test_every_page_is_timed_with_its_queries_and_main_query(generated, tmp_path
     assert env["investigations"] == 200
     assert env["database"].startswith("PostgreSQL")
     assert env["cpu_count"] >= 1 and env["audit_rows"] >= 0
+    assert env["cpu_reference_ms"] > 0 and env["shared_buffers"].endswith("B")
     assert env["users"] == {
         "officer": env["users"]["officer"],
         "supervisor": env["users"]["supervisor"],

@@ -45,3 +45,5 @@ def test_compose_file_parses_and_runs_the_whole_stack():
     for name in ("postgres", "redis", "web"):
         assert "healthcheck" in services[name], name
     assert "pgdata" in compose["volumes"]
+    # PostgreSQL's buffers sized for a national database, not its 128 MB default.
+    assert any("shared_buffers=" in part for part in services["postgres"]["command"])

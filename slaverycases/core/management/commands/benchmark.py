@@ -104,7 +104,8 @@ def table(report: dict[str, Any]) -> str:
         f"{env['date']}  {env['database']} (jit {env['jit'] or '-'})  {env['cpu_count']} CPUs  "
         f"{env['investigations']:,} investigations  {env['audit_rows']:,} audit rows  "
         f"DEBUG {'on' if env['debug'] else 'off'}  two-factor "
-        f"{'required' if env['two_factor_required'] else 'off'}",
+        f"{'required' if env['two_factor_required'] else 'off'}  shared buffers "
+        f"{env.get('shared_buffers') or '-'}  CPU reference {env.get('cpu_reference_ms')} ms",
         f"{env['host']}; users: "
         + ", ".join(f"{k} {v}" for k, v in env.get("users", {}).items())
         + f"; {env['warmup']} warm-up requests",
