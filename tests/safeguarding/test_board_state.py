@@ -15,7 +15,7 @@ from django.utils import timezone
 from investigations import actions as case_actions
 from investigations.models import Investigation
 from safeguarding import actions
-from safeguarding.querysets import board_victims
+from safeguarding.querysets import board_victims, relocations_awaiting_contact
 from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_ensure
 from tests import factories
@@ -229,3 +229,40 @@ def test_both_shapes_of_the_board_list_the_same_victims_and_pages(
         shown += rows
         assert len(rows) == (1 if number <= len(walked) else 0)
     assert shown == walked
+
+
+def test_a_relocation_awaits_contact_until_a_contact_is_made_after_the_move(
+    people, case, officer, safeguarding_lead
+):
+    """relocations_awaiting_contact reads the victim row's last contact made: a contact made
+    before the move, or only attempted after it, leaves the relocation awaiting contact."""
+    gmp, wyp = safeguarding_lead.force, people["officer.wyp"].force
+    wyp_lead = people["safeguarding.wyp"]
+    moved_out, quiet = (
+        i.victim for i in add_victims(case, officer, person("Moved Out"), person("Stays Put"))
+    )
+    contact(moved_out, safeguarding_lead, days_ago=2, made=True, due_in=5)  # before the move
+    out = _relocate(moved_out, safeguarding_lead, wyp)
+    leeds = factories.investigation(
+        people["officer.wyp"], stage="under_investigation", supervisor=people["supervisor.wyp"]
+    )
+    (moved_in,) = (i.victim for i in add_victims(leeds, people["officer.wyp"], person("Moved In")))
+    into = _relocate(moved_in, wyp_lead, gmp)
+
+    assert list(relocations_awaiting_contact(safeguarding_lead)) == [out, into]
+    assert list(relocations_awaiting_contact(wyp_lead)) == [out, into]  # out of, into WYP
+
+    contact(moved_out, safeguarding_lead, days_ago=0, made=False, due_in=1)  # only attempted
+    assert list(relocations_awaiting_contact(safeguarding_lead)) == [out, into]
+    actions.contact_record(
+        moved_out,
+        actor=wyp_lead,
+        at=timezone.now(),
+        method="visit",
+        made=True,
+        interpreter_used=False,
+        notes="",
+        next_contact_due=timezone.localdate() + timedelta(days=7),
+    )
+    assert list(relocations_awaiting_contact(safeguarding_lead)) == [into]
+    assert quiet.relocations.count() == 0
