@@ -41,7 +41,9 @@ class InvestigationQuerySet(models.QuerySet):
         # The types of exploitation come from the case row (exploitation_labels).
         return self.select_related("unit", "oic")
 
-    def with_detail(self) -> InvestigationQuerySet:
+    def with_detail(self, *, timeline: bool = True) -> InvestigationQuerySet:
+        """The case with what its page and summary show. `timeline=False` leaves the timeline
+        to `latest_timeline` (the page shows the newest events; the summary all of them)."""
         from investigations.models import (
             ClosureReview,
             Enquiry,
@@ -51,9 +53,7 @@ class InvestigationQuerySet(models.QuerySet):
         )
 
         # One query per relation, its people joined (not prefetched in queries of their own).
-        return self.select_related(
-            "force", "unit", "oic", "supervisor", "created_by"
-        ).prefetch_related(
+        lookups: list[Any] = [
             models.Prefetch("offences", Offence.objects.select_related("recorded_by", "victim")),
             models.Prefetch("enquiries", Enquiry.objects.select_related("owner")),
             "suspects",
@@ -64,8 +64,14 @@ class InvestigationQuerySet(models.QuerySet):
                 "closure_reviews",
                 ClosureReview.objects.select_related("requested_by", "reviewer"),
             ),
-            models.Prefetch("timeline", TimelineEvent.objects.select_related("actor")),
-        )
+        ]
+        if timeline:
+            lookups.append(
+                models.Prefetch("timeline", TimelineEvent.objects.select_related("actor"))
+            )
+        return self.select_related(
+            "force", "unit", "oic", "supervisor", "created_by"
+        ).prefetch_related(*lookups)
 
     def search(self, text: str) -> InvestigationQuerySet:
         """By reference, title or suspect name (and victim name: victims/apps.py registers
@@ -149,6 +155,22 @@ def run_outside_unit(user: User) -> models.QuerySet:
         arm(supervisor_id=user.pk, unit_id__lt=unit),
         arm(supervisor_id=user.pk, unit_id__gt=unit),
     )
+
+
+def latest_timeline(investigation: Any, limit: int | None) -> tuple[list[Any], int]:
+    """The case's newest `limit` timeline events (all with None), newest first, and how many
+    it has, in one query. A case gathers events for years (every contact, print, review), so
+    its page shows the newest and links to the rest."""
+    from investigations.models import TimelineEvent
+
+    events = (
+        TimelineEvent.objects.filter(investigation=investigation)
+        .select_related("actor")
+        .annotate(total=models.Window(models.Count("pk")))
+        .order_by("-at", "-id")
+    )
+    rows = list(events if limit is None else events[:limit])
+    return rows, (rows[0].total if rows else 0)
 
 
 def investigation_shares(investigation: Any) -> list[str]:

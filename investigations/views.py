@@ -39,7 +39,7 @@ from investigations.models import (
     Status,
     Suspect,
 )
-from investigations.querysets import investigation_shares
+from investigations.querysets import investigation_shares, latest_timeline
 from slaverycases.accounts.roles import works_cases
 from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.actionpage import action_form_page
@@ -47,6 +47,7 @@ from slaverycases.core.errors import DomainError
 from slaverycases.core.paging import CountlessPage
 
 PAGE_SIZE = 25
+TIMELINE_SHOWN = 25  # the case page shows the newest events; ?timeline=all shows every one
 COUNT_LIMIT = 10_000  # the list counts its cases up to this number, then says "more than"
 SORTS = {"-reported_at", "reported_at", "reference", "status"}
 
@@ -125,9 +126,13 @@ def investigation_new(request: HttpRequest) -> HttpResponse:
 def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = request.user
     investigation = access.get_investigation_for_user(
-        user, reference, queryset=Investigation.objects.with_detail()
+        user, reference, queryset=Investigation.objects.with_detail(timeline=False)
     )
     actions.investigation_consulted(investigation, actor=user, what="case page")
+    whole_timeline = request.GET.get("timeline") == "all"
+    timeline, timeline_total = latest_timeline(
+        investigation, None if whole_timeline else TIMELINE_SHOWN
+    )
     enquiries = list(investigation.enquiries.all())
     offences = list(investigation.offences.all())
     context = {
@@ -139,7 +144,8 @@ def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "suspects": list(investigation.suspects.all()),
         "reviews": list(investigation.supervisory_reviews.all()),
         "closure_reviews": list(investigation.closure_reviews.all()),
-        "timeline": list(investigation.timeline.all()),
+        "timeline": timeline,
+        "timeline_total": timeline_total,
         "shared_with": investigation_shares(investigation),
         "can": _capabilities(user, investigation),
     }
@@ -445,7 +451,7 @@ def closure_request(request: HttpRequest, reference: str) -> HttpResponse:
 
 def closure_review(request: HttpRequest, reference: str) -> HttpResponse:
     inv = access.get_investigation_for_user(
-        request.user, reference, queryset=Investigation.objects.with_detail()
+        request.user, reference, queryset=Investigation.objects.with_detail(timeline=False)
     )
     pending = next(
         (r for r in inv.closure_reviews.all() if r.decision == ClosureDecision.PENDING), None

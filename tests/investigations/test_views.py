@@ -33,6 +33,7 @@ from investigations.models import (
     SupervisoryReview,
     Suspect,
     TimelineEvent,
+    TimelineKind,
 )
 from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_ensure
@@ -1488,3 +1489,47 @@ def test_the_closure_review_page_runs_a_fixed_number_of_queries(
         rationale="Charged",
     )
     assert_same_count(client, url, small, django_assert_num_queries)
+
+
+def test_the_case_page_shows_the_newest_timeline_events_and_links_to_all(
+    client, officer, supervisor, monkeypatch, django_assert_num_queries
+):
+    inv = factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+    start = timezone.now()  # after the events of the case's creation and allocation
+    for n in range(6):
+        actions.record_on_case(
+            inv,
+            actor=officer,
+            kind=TimelineKind.UPDATED,
+            text=f"Event number {n:02d}",
+            at=start + timedelta(seconds=n + 1),
+        )
+    total = TimelineEvent.objects.filter(investigation=inv).count()
+    monkeypatch.setattr(views, "TIMELINE_SHOWN", 3)
+    client.force_login(officer)
+    html = client.get(case_url(inv)).content.decode()
+    timeline = html[html.index('id="timeline"') :]
+    shown = re.findall(r"Event number (\d\d)", timeline)
+    assert shown == ["05", "04", "03"]  # newest first
+    assert f"The newest 3 of {total} events" in timeline
+    assert f'href="?timeline=all#timeline">Show all {total} events</a>' in timeline
+
+    whole = client.get(case_url(inv), {"timeline": "all"}).content.decode()
+    whole_timeline = whole[whole.index('id="timeline"') :]
+    assert re.findall(r"Event number (\d\d)", whole_timeline) == [
+        "05",
+        "04",
+        "03",
+        "02",
+        "01",
+        "00",
+    ]
+    assert "Show all" not in whole_timeline
+    assert whole_timeline.count('class="app-timeline__item"') == total
+
+    # The same number of queries with a page of events as with all of them.
+    client.get(case_url(inv))
+    with CaptureQueriesContext(connection) as some:
+        client.get(case_url(inv))
+    with django_assert_num_queries(len(some.captured_queries)):
+        client.get(case_url(inv), {"timeline": "all"})
