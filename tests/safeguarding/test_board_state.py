@@ -22,6 +22,7 @@ from tests import factories
 from tests.flags.test_rules import close
 from tests.flags.test_worker_killed import _dsn, backends
 from tests.investigations.test_views import make_user
+from tests.safeguarding.test_actions import relocate
 from tests.victims.test_actions import add_victims, person
 from tests.victims.test_views import board_row, page
 from victims.models import Victim
@@ -167,19 +168,6 @@ def test_two_contacts_recorded_at_once_leave_the_latest_on_the_victim(people):
     assert victim.last_contact_at == made.at
 
 
-def _relocate(victim, actor, to_force):
-    return actions.relocation_record(
-        victim,
-        actor=actor,
-        relocated_on=timezone.localdate(),
-        destination_type="safe_house",
-        to_force=to_force,
-        safe_house_location="A safe house",
-        receiving_contact="Duty safeguarding lead",
-        first_contact_within_days=3,
-    )
-
-
 def test_both_shapes_of_the_board_list_the_same_victims_and_pages(
     client, people, case, officer, supervisor, safeguarding_lead, monkeypatch
 ):
@@ -203,8 +191,8 @@ def test_both_shapes_of_the_board_list_the_same_victims_and_pages(
     moved_in, stays_in_leeds = (
         i.victim for i in add_victims(leeds, wyp_officer, person("Moved In"), person("In Leeds"))
     )
-    _relocate(moved_in, wyp_lead, gmp)  # now in GMP's area, its Leeds case shared with GMP
-    _relocate(here[0], safeguarding_lead, wyp)  # moved out, still in a GMP case
+    relocate(moved_in, wyp_lead, gmp)  # now in GMP's area, its Leeds case shared with GMP
+    relocate(here[0], safeguarding_lead, wyp)  # moved out, still in a GMP case
     other_team = make_user(
         "other.team.officer", unit=unit_ensure(force=gmp, name="GMP Other Team"), role=roles.OFFICER
     )
@@ -242,12 +230,12 @@ def test_a_relocation_awaits_contact_until_a_contact_is_made_after_the_move(
         i.victim for i in add_victims(case, officer, person("Moved Out"), person("Stays Put"))
     )
     contact(moved_out, safeguarding_lead, days_ago=2, made=True, due_in=5)  # before the move
-    out = _relocate(moved_out, safeguarding_lead, wyp)
+    out = relocate(moved_out, safeguarding_lead, wyp)
     leeds = factories.investigation(
         people["officer.wyp"], stage="under_investigation", supervisor=people["supervisor.wyp"]
     )
     (moved_in,) = (i.victim for i in add_victims(leeds, people["officer.wyp"], person("Moved In")))
-    into = _relocate(moved_in, wyp_lead, gmp)
+    into = relocate(moved_in, wyp_lead, gmp)
 
     assert list(relocations_awaiting_contact(safeguarding_lead)) == [out, into]
     assert list(relocations_awaiting_contact(wyp_lead)) == [out, into]  # out of, into WYP
