@@ -242,15 +242,6 @@ def test_a_relocation_awaits_contact_until_a_contact_is_made_after_the_move(
 
     contact(moved_out, safeguarding_lead, days_ago=0, made=False, due_in=1)  # only attempted
     assert list(relocations_awaiting_contact(safeguarding_lead)) == [out, into]
-    actions.contact_record(
-        moved_out,
-        actor=wyp_lead,
-        at=timezone.now(),
-        method="visit",
-        made=True,
-        interpreter_used=False,
-        notes="",
-        next_contact_due=timezone.localdate() + timedelta(days=7),
-    )
+    contact(moved_out, wyp_lead, days_ago=0, made=True, due_in=7)  # made after the move
     assert list(relocations_awaiting_contact(safeguarding_lead)) == [into]
     assert quiet.relocations.count() == 0
