@@ -111,6 +111,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs hundreds of milliseconds on a plan the planner thinks is big and
     # saves nothing on the short queries of a web page (measured: docs/performance.md).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        # Parameters bound by the server, and a statement run 5 times on a connection kept as
+        # a prepared statement: planning the pages' queries cost PostgreSQL more than running
+        # them (measured: docs/performance-pages.md). Off behind a pooler in transaction mode.
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
     # Covering indexes (INCLUDE) are a PostgreSQL optimisation; SQLite keeps their key columns.

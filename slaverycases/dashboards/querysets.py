@@ -35,7 +35,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Lower, NullIf, Trim
+from django.db.models.functions import Coalesce, Lower, Trim
 from django.utils import timezone
 
 from investigations.models import (
@@ -306,7 +306,9 @@ def nationalities(cases: QuerySet[Investigation], period: Period) -> list[dict[s
     most first. Each row: label, n."""
     return list(
         Involvement.objects.filter(period.at("identified_at"), investigation__in=cases)
-        .annotate(key=Coalesce(NullIf(Lower(Trim("victim__nationality")), Value("")), Value("")))
+        # No parameter in the grouped expression: with server-side binding PostgreSQL would see
+        # the SELECT's and the GROUP BY's parameters as two different expressions.
+        .annotate(key=Lower(Trim("victim__nationality")))
         .values("key")
         .annotate(label=Max(Trim("victim__nationality")), n=Count("victim", distinct=True))
         .order_by("-n", "key")

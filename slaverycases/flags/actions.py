@@ -142,8 +142,9 @@ def _reconcile_sql(
                 INSERT INTO {flag} (kind, investigation_id, unit_id, victim_id, victim_key,
                     severity, raised_at, evidence, status, reason, acted_by_id, acted_at,
                     resolved_at)
-                SELECT %(kind)s, w.investigation_id, i.unit_id, w.victim_id, w.victim_key,
-                    w.severity, %(now)s, w.evidence, 'open', '', NULL, NULL, NULL
+                SELECT %(kind)s::varchar, w.investigation_id, i.unit_id, w.victim_id,
+                    w.victim_key, w.severity, %(now)s::timestamptz, w.evidence, 'open', '',
+                    NULL, NULL, NULL
                 FROM w JOIN {investigation} i ON i.id = w.investigation_id
                 WHERE NOT EXISTS (
                     SELECT 1 FROM {flag} f WHERE f.kind = %(kind)s
@@ -159,8 +160,8 @@ def _reconcile_sql(
             ),
             tl AS (
                 INSERT INTO {timeline} (investigation_id, at, actor_id, kind, text)
-                SELECT investigation_id, %(now)s, NULL, 'flag',
-                    %(raised)s || {_SEVERITY_TEXT.format(col="severity")} || ')'
+                SELECT investigation_id, %(now)s::timestamptz, NULL, 'flag',
+                    %(raised)s::text || {_SEVERITY_TEXT.format(col="severity")} || ')'
                 FROM ins ORDER BY severity DESC, id
             )
             SELECT id, severity FROM ins ORDER BY severity DESC, id

@@ -277,7 +277,8 @@ def wait_until_held(hold: Hold) -> int:
     # Mid-scan, in its transaction: it holds its force's lock, is opening HELD_KIND's flags,
     # and has opened DELAYED_START's before (uncommitted: the run after it opens them again).
     assert holds_advisory_lock(scan_session["pid"])
-    assert f"'{HELD_KIND}'" in scan_session["query"]
+    # The kind is a bound parameter ($1): only HELD_KIND's INSERT conflicts with the hold's row.
+    assert "INSERT INTO flags_flag" in scan_session["query"]
     assert list(RULES).index(FlagKind.DELAYED_START) < list(RULES).index(HELD_KIND)
     return scan_session["pid"]
 
