@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 
 from investigations.models import Investigation, InvestigationQuerySet, Status
-from investigations.querysets import VisibleRows
+from investigations.querysets import VisibleRows, sees_cases
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -35,10 +36,21 @@ def may_view(user: User, investigation: Investigation) -> bool:
 def get_investigation_for_user(
     user: User, reference: str, *, queryset: InvestigationQuerySet | None = None
 ) -> Investigation:
-    qs = queryset if queryset is not None else Investigation.objects.all()
-    investigation = qs.visible_to(user).filter(reference=reference.upper()).first()
-    if investigation is None:
+    """The case with this reference, or a 404 when there is none or the user may not see it.
+    The row is read by its reference alone, then checked: its team (the unit, the officer in
+    charge, the supervisor) sees it with no further query, anyone else through a share (one
+    query, the visible queryset's). What `queryset` prefetches is read once it is visible."""
+    if not sees_cases(user):
         raise Http404("No such investigation, or it is not shared with you")
+    qs = queryset if queryset is not None else Investigation.objects.all()
+    lookups = qs._prefetch_related_lookups
+    investigation = qs.prefetch_related(None).filter(reference=reference.upper()).first()
+    if investigation is None or not (
+        _is_case_team(user, investigation) or may_view(user, investigation)
+    ):
+        raise Http404("No such investigation, or it is not shared with you")
+    if lookups:
+        prefetch_related_objects([investigation], *lookups)
     return investigation
 
 

@@ -214,6 +214,39 @@ def test_a_share_with_one_user_reaches_only_that_user(cases, supervisor, people)
     assert "GMP new report" not in visible_titles(people["supervisor.wyp"])
 
 
+def fresh(user: User) -> User:
+    """The user as a request has it, roles and permissions read once."""
+    user = User.objects.select_related("unit").get(pk=user.pk)
+    user.has_perm("investigations.view_investigation")
+    return user
+
+
+def test_the_case_by_reference_for_its_team_a_share_and_an_outsider(
+    cases, officer, supervisor, people, django_assert_num_queries
+):
+    """The case is read by its reference and then checked: its team needs no further query,
+    a user it is shared with one (the share), and an outsider gets a 404 without any of the
+    case's records being read."""
+    inv = cases["gmp_allocated"]
+    detail = Investigation.objects.with_detail(timeline=False)
+    lookups = len(detail._prefetch_related_lookups)
+    for member in (officer, supervisor):
+        member = fresh(member)
+        with django_assert_num_queries(1 + lookups):
+            assert access.get_investigation_for_user(member, inv.reference, queryset=detail) == inv
+    actions.investigation_share(inv, actor=supervisor, reason="Liaison", user=people["officer.wyp"])
+    shared, outsider = fresh(people["officer.wyp"]), fresh(people["supervisor.wyp"])
+    with django_assert_num_queries(2 + lookups):
+        found = access.get_investigation_for_user(shared, inv.reference, queryset=detail)
+    assert found == inv and found.oic == officer  # the queryset's joins and prefetches
+    assert [s.name for s in found.suspects.all()] == [s.name for s in inv.suspects.all()]
+    with django_assert_num_queries(2), pytest.raises(Http404):
+        access.get_investigation_for_user(outsider, inv.reference, queryset=detail)
+    auditor = fresh(people["auditor"])
+    with django_assert_num_queries(0), pytest.raises(Http404):
+        access.get_investigation_for_user(auditor, inv.reference)
+
+
 def test_every_view_of_the_case_page_is_audited_as_a_consultation(
     client, cases, supervisor, other_force_officer
 ):
