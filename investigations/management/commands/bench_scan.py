@@ -61,11 +61,17 @@ class Command(BaseCommand):
             help="Keep the configured e-mail backend (default: the dummy backend, so that the "
             "first run's one e-mail per new high-severity flag is built but not delivered)",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Forces scanned at once (scan_flags --workers; default 1)",
+        )
         parser.add_argument("--child", action="store_true", help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["child"]:
-            self._child()
+            self._child(options["workers"])
             return
         if options["fresh"]:
             with transaction.atomic():
@@ -83,6 +89,8 @@ class Command(BaseCommand):
                     str(Path(settings.BASE_DIR) / "manage.py"),
                     "bench_scan",
                     "--child",
+                    "--workers",
+                    str(options["workers"]),
                 ],
                 capture_output=True,
                 text=True,
@@ -102,13 +110,13 @@ class Command(BaseCommand):
         Path(options["output"]).write_text(report)
         self.stdout.write(json.dumps({"runs": runs, "rules": rules}, default=str))
 
-    def _child(self) -> None:
+    def _child(self, workers: int) -> None:
         """One scan_flags run: wall time, peak memory of this process, the JSON summary."""
         from io import StringIO
 
         out = StringIO()
         started = time.monotonic()
-        call_command("scan_flags", stdout=out)
+        call_command("scan_flags", workers=workers, stdout=out)
         seconds = time.monotonic() - started
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
         self.stdout.write(
