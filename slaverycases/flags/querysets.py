@@ -42,8 +42,10 @@ def queue_for(user: User, *, kind: str = "") -> QuerySet[Flag]:
 
 
 def case_flags(investigation: Any) -> QuerySet[Flag]:
+    """The case's active flags. Read through the case's own manager, so each flag's
+    `investigation` is the case given, not a query per flag."""
     return (
-        Flag.objects.filter(investigation=investigation, status__in=ACTIVE_STATUSES)
+        investigation.flags.filter(status__in=ACTIVE_STATUSES)
         .select_related("victim")
         .order_by("-severity", "raised_at")
     )

@@ -214,6 +214,40 @@ def test_the_queue_runs_the_same_number_of_queries_for_3_and_40_flags(
     assert len(queue_pks(response)) == 40
 
 
+def test_the_case_page_runs_the_same_number_of_queries_for_1_and_7_flags(
+    client, clock, people, django_assert_num_queries
+):
+    """Each flag on the case page says whether the reader may act on it, from the case it is
+    on: the case already read, not a query per flag."""
+    officer, supervisor = people["officer.gmp"], people["supervisor.gmp"]
+    inv = factories.investigation(officer, stage="allocated", supervisor=supervisor, days_ago=1)
+    clock.move_to(T0 + timedelta(days=30))
+    criminalise(add_victim(inv, officer).victim, inv, officer)
+    scan_now(officer.force)
+    url = f"/investigations/{inv.reference}/"
+    counts = {}
+    for user in (officer, supervisor):
+        client.force_login(user)
+        client.get(url)  # warm-up
+        with CaptureQueriesContext(connection) as few:
+            assert client.get(url).status_code == 200
+        counts[user.pk] = len(few.captured_queries)
+    few_flags = Flag.objects.filter(investigation=inv, status__in=ACTIVE_STATUSES).count()
+
+    for name in ("Andrei Ionescu", "Elena Rusu", "Ion Popa", "Maria Lungu"):
+        criminalise(add_victim(inv, officer, name=name).victim, inv, officer)
+    scan_now(officer.force)
+    many_flags = Flag.objects.filter(investigation=inv, status__in=ACTIVE_STATUSES).count()
+    assert (few_flags, many_flags) == (3, 7)
+    for user in (officer, supervisor):
+        client.force_login(user)
+        client.get(url)
+        with django_assert_num_queries(counts[user.pk]):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert f"{many_flags} open flags" in response.content.decode()
+
+
 # --- a flag's page ----------------------------------------------------------------------------
 
 
