@@ -157,6 +157,22 @@ def run_outside_unit(user: User) -> models.QuerySet:
     )
 
 
+def case_records(investigation: Any) -> dict[str, list[Any]]:
+    """What the case page lists under the case: offences (with their victim), enquiries (with
+    their owner), suspects, supervisory reviews and closure reviews (with the people named).
+    One query each, through the case's own managers, so that every row's case is the one given
+    (prefetching them with the case cost more Python for the same five queries)."""
+    return {
+        "offences": list(investigation.offences.select_related("victim")),
+        "enquiries": list(investigation.enquiries.select_related("owner")),
+        "suspects": list(investigation.suspects.all()),
+        "reviews": list(investigation.supervisory_reviews.select_related("reviewer")),
+        "closure_reviews": list(
+            investigation.closure_reviews.select_related("requested_by", "reviewer")
+        ),
+    }
+
+
 def latest_timeline(investigation: Any, limit: int | None) -> tuple[list[Any], int]:
     """The case's newest `limit` timeline events (all with None), newest first, and how many
     it has, in one query. A case gathers events for years (every contact, print, review), so

@@ -39,7 +39,7 @@ from investigations.models import (
     Status,
     Suspect,
 )
-from investigations.querysets import investigation_shares, latest_timeline
+from investigations.querysets import case_records, investigation_shares, latest_timeline
 from slaverycases.accounts.roles import works_cases
 from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.actionpage import action_form_page
@@ -126,24 +126,19 @@ def investigation_new(request: HttpRequest) -> HttpResponse:
 def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = request.user
     investigation = access.get_investigation_for_user(
-        user, reference, queryset=Investigation.objects.with_detail(timeline=False)
+        user, reference, queryset=Investigation.objects.select_related("unit", "oic", "supervisor")
     )
     actions.investigation_consulted(investigation, actor=user, what="case page")
     whole_timeline = request.GET.get("timeline") == "all"
     timeline, timeline_total = latest_timeline(
         investigation, None if whole_timeline else TIMELINE_SHOWN
     )
-    enquiries = list(investigation.enquiries.all())
-    offences = list(investigation.offences.all())
+    records = case_records(investigation)
     context = {
         "investigation": investigation,
         "exploitation": investigation.exploitation_labels,
-        "offences": offences,
-        "enquiries": enquiries,
-        "completed_enquiries": sum(1 for e in enquiries if e.is_complete),
-        "suspects": list(investigation.suspects.all()),
-        "reviews": list(investigation.supervisory_reviews.all()),
-        "closure_reviews": list(investigation.closure_reviews.all()),
+        **records,
+        "completed_enquiries": sum(1 for e in records["enquiries"] if e.is_complete),
         "timeline": timeline,
         "timeline_total": timeline_total,
         "shared_with": investigation_shares(investigation),

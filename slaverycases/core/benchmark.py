@@ -516,9 +516,9 @@ def build_pages(users: dict[str, User], *, search: str = "") -> tuple[list[Page]
     ).count()
 
     def case_row() -> Any:
-        # The case page's first query: the case with its joins (its prefetches follow).
-        detail = Investigation.objects.with_detail().prefetch_related(None)
-        return case_access.get_investigation_for_user(officer, reference, queryset=detail)
+        # The case page's first query: the case with its joins (its records follow).
+        page = Investigation.objects.select_related("unit", "oic", "supervisor")
+        return case_access.get_investigation_for_user(officer, reference, queryset=page)
 
     pages.append(
         Page(
