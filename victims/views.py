@@ -332,9 +332,9 @@ def victim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     victim = access.get_victim_for_user(request.user, pk)
     visible_cases = case_access.investigations_for_user(request.user).values("pk")
     involvements = list(
-        Involvement.objects.filter(victim=victim, investigation_id__in=visible_cases)
-        .select_related("investigation__unit", "investigation__oic")
-        .prefetch_related("disclosures__offence")
+        Involvement.objects.filter(
+            victim=victim, investigation_id__in=visible_cases
+        ).select_related("investigation__unit", "investigation__oic")
     )
     hidden = (
         Involvement.objects.filter(victim=victim)

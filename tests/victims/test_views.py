@@ -1075,6 +1075,21 @@ def test_the_case_page_runs_a_fixed_number_of_queries(
     assert html.count(CHILD_TAG) == 10
 
 
+def test_the_victim_page_runs_the_same_queries_before_and_after_a_disclosure_is_recorded(
+    client, people, case, officer, django_assert_num_queries
+):
+    """The victim's page lists their cases, not their disclosures: whether a disclosure has its
+    offence recorded does not change the page's queries (a prefetch nobody read did)."""
+    unlinked = populate(case, people, 3)[1]
+    client.force_login(officer)
+    url = victim_url(unlinked.victim)
+    before = count_queries(client, url)
+    disclosure = unlinked.disclosures.get()
+    assert disclosure.offence is None
+    actions.disclosure_link_offence(disclosure, actor=officer, crime_reference="POP/LINK/1")
+    assert_same_count(client, url, before, django_assert_num_queries)
+
+
 def test_the_victim_page_runs_a_fixed_number_of_queries(
     client, people, case, second_case, officer, django_assert_num_queries
 ):
