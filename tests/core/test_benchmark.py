@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -143,6 +144,7 @@ def test_scan_flags_runs_in_its_own_process(generated, tmp_path):
 
     scan = report["scan"]
     assert scan["status"] == "ok", scan.get("error")
+    assert scan["workers"] == (os.cpu_count() or 1)  # forces at once: Celery's default
     (run,) = scan["runs"]
     assert run["seconds"] >= 0 and run["peak_mb"] > 0
     assert run["opened"] == Flag.objects.count() > 0  # it ran on this (the test) database

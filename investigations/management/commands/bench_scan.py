@@ -106,7 +106,9 @@ class Command(BaseCommand):
             )
         rules, plans = self._explain(options["explain"])
         email = env.get("EMAIL_BACKEND", settings.EMAIL_BACKEND).rsplit(".", 2)[-2]
-        report = self._report(runs, rules, plans, options["generated"], email)
+        report = self._report(
+            runs, rules, plans, options["generated"], email, workers=options["workers"]
+        )
         Path(options["output"]).write_text(report)
         self.stdout.write(json.dumps({"runs": runs, "rules": rules}, default=str))
 
@@ -190,6 +192,8 @@ class Command(BaseCommand):
         plans: list[tuple[str, str, str]],
         generated: str,
         email: str,
+        *,
+        workers: int = 1,
     ) -> str:
         counts = {
             "investigations": Investigation.objects.count(),
@@ -215,6 +219,10 @@ class Command(BaseCommand):
             "",
             HOW,
             "## scan_flags runs (each in its own process)",
+            "",
+            f"Forces scanned at once: {workers} (`scan_flags --workers {workers}`: each on its "
+            "own connection, as a Celery worker with that many processes runs the per-force "
+            "tasks).",
             "",
             f"E-mail backend: {email} (run 1 builds one e-mail per new high-severity flag).",
             "",
