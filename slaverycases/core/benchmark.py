@@ -683,9 +683,9 @@ def measure_page(visitor: Visitor, page: Page, *, requests: int, warmup: int) ->
     return result
 
 
-def _child_database_url() -> str | None:
-    """DATABASE_URL for the scan's process, naming the database this process uses (the test
-    database, under pytest); None to inherit the environment as it is."""
+def child_database_url() -> str | None:
+    """DATABASE_URL for a child process (the scan, the load test's server), naming the database
+    this process uses (the test database, under pytest); None to inherit the environment."""
     url = os.environ.get("DATABASE_URL", "")
     if not url or connection.vendor != "postgresql":
         return None
@@ -700,7 +700,7 @@ def run_scan(runs: int, workers: int = 1) -> dict[str, Any]:
     worker with that many processes."""
     env = os.environ.copy()
     env["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
-    database_url = _child_database_url()
+    database_url = child_database_url()
     if database_url:
         env["DATABASE_URL"] = database_url
     command = [

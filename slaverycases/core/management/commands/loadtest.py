@@ -37,7 +37,12 @@ from investigations import access as case_access
 from investigations.models import Investigation
 from slaverycases.accounts import roles
 from slaverycases.accounts.models import User
-from slaverycases.core.benchmark import Visitor, http_host, search_term
+from slaverycases.core.benchmark import (
+    Visitor,
+    child_database_url,
+    http_host,
+    search_term,
+)
 
 LUA = r"""
 local targets = {}
@@ -75,6 +80,32 @@ def _free_port() -> int:
 
 def _lua_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _processes() -> dict[int, tuple[str, int, float]]:
+    """Every process's name, parent and CPU seconds so far (user + system), from /proc (Linux);
+    empty where there is no /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[int, tuple[str, int, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text()
+        except OSError:
+            continue  # the process ended
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime + stime, fields 14 and 15
+        found[int(entry.parent.name)] = (name, int(fields[1]), cpu)
+    return found
+
+
+def _cpu_by_side(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the app (gunicorn's master and workers) and by the database
+    server's processes on this machine (named postgres)."""
+    processes = _processes()
+    app = sum(cpu for pid, (_, parent, cpu) in processes.items() if server_pid in (pid, parent))
+    database = sum(cpu for name, _, cpu in processes.values() if name.startswith("postgres"))
+    return {"app": app, "database": database}
 
 
 class Command(BaseCommand):
@@ -174,6 +205,9 @@ class Command(BaseCommand):
                 "DJANGO_SETTINGS_MODULE", "slaverycases.settings"
             ),
         }
+        database_url = child_database_url()  # the database this process uses (under pytest)
+        if database_url:
+            env["DATABASE_URL"] = database_url
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and gunicorn
             [
                 sys.executable,
@@ -216,6 +250,7 @@ class Command(BaseCommand):
                 capture_output=True,
                 text=True,
             )
+            before = _cpu_by_side(server.pid)
             done = subprocess.run(  # noqa: S603 - wrk from PATH, our own arguments
                 [
                     wrk,
@@ -232,6 +267,7 @@ class Command(BaseCommand):
                 capture_output=True,
                 text=True,
             )
+            after = _cpu_by_side(server.pid)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
@@ -240,6 +276,10 @@ class Command(BaseCommand):
         raw = json.loads(line.removeprefix("LOADTEST "))
         seconds = raw["duration_us"] / 1e6
         errors = raw["errors"]
+        per_request = {
+            side: round((after[side] - before[side]) * 1000 / max(1, raw["requests"]), 1)
+            for side in ("app", "database")
+        }
         return {
             "duration_s": round(seconds, 1),
             "connections": opts["connections"],
@@ -251,6 +291,10 @@ class Command(BaseCommand):
             },
             "errors": errors,
             "errors_total": sum(errors.values()),
+            # CPU of the timed run, per request: gunicorn's processes, and this machine's
+            # PostgreSQL processes (0 when the database is elsewhere or there is no /proc).
+            "cpu_ms_per_request": per_request,
+            "cpu_count": os.cpu_count(),
             "wrk_output": done.stdout,
         }
 
@@ -281,5 +325,8 @@ class Command(BaseCommand):
             f"{r['investigations']:,} investigations\n"
             f"  {r['requests_per_second']} requests/s; latency p50 {lat['p50']} ms, "
             f"p95 {lat['p95']} ms, p99 {lat['p99']} ms, max {lat['max']} ms\n"
-            f"  errors: {r['errors_total']} {r['errors']}"
+            f"  errors: {r['errors_total']} {r['errors']}\n"
+            f"  CPU per request: app {r['cpu_ms_per_request']['app']} ms, "
+            f"database {r['cpu_ms_per_request']['database']} ms "
+            f"({r['cpu_count']} CPUs: {r['cpu_count'] * 1000} ms of CPU a second)"
         )
