@@ -99,13 +99,22 @@ def _processes() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def _cpu_by_side(server_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the app (gunicorn's master and workers) and by the database
-    server's processes on this machine (named postgres)."""
-    processes = _processes()
-    app = sum(cpu for pid, (_, parent, cpu) in processes.items() if server_pid in (pid, parent))
-    database = sum(cpu for name, _, cpu in processes.values() if name.startswith("postgres"))
-    return {"app": app, "database": database}
+def _cpu_by_side(server_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by each process of the app (gunicorn's master and workers) and
+    of the database server on this machine (processes named postgres)."""
+    sides: dict[str, dict[int, float]] = {"app": {}, "database": {}}
+    for pid, (name, parent, cpu) in _processes().items():
+        if server_pid in (pid, parent):
+            sides["app"][pid] = cpu
+        elif name.startswith("postgres"):
+            sides["database"][pid] = cpu
+    return sides
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two readings by the processes alive at the second (a process
+    started in between counts from zero; one that ended is not counted)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 class Command(BaseCommand):
@@ -277,7 +286,7 @@ class Command(BaseCommand):
         seconds = raw["duration_us"] / 1e6
         errors = raw["errors"]
         per_request = {
-            side: round((after[side] - before[side]) * 1000 / max(1, raw["requests"]), 1)
+            side: round(_cpu_used(before[side], after[side]) * 1000 / max(1, raw["requests"]), 1)
             for side in ("app", "database")
         }
         return {
