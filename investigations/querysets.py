@@ -41,6 +41,11 @@ class InvestigationQuerySet(models.QuerySet):
         # The types of exploitation come from the case row (exploitation_labels).
         return self.select_related("unit", "oic")
 
+    def for_case_page(self) -> InvestigationQuerySet:
+        """The case with the people and unit its page names; its records come from
+        `case_records` once it is visible."""
+        return self.select_related("unit", "oic", "supervisor")
+
     def with_detail(self, *, timeline: bool = True) -> InvestigationQuerySet:
         """The case with what its page and summary show. `timeline=False` leaves the timeline
         to `latest_timeline` (the page shows the newest events; the summary all of them)."""

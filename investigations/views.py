@@ -126,7 +126,7 @@ def investigation_new(request: HttpRequest) -> HttpResponse:
 def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = request.user
     investigation = access.get_investigation_for_user(
-        user, reference, queryset=Investigation.objects.select_related("unit", "oic", "supervisor")
+        user, reference, queryset=Investigation.objects.for_case_page()
     )
     actions.investigation_consulted(investigation, actor=user, what="case page")
     whole_timeline = request.GET.get("timeline") == "all"

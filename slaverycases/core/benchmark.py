@@ -517,7 +517,7 @@ def build_pages(users: dict[str, User], *, search: str = "") -> tuple[list[Page]
 
     def case_row() -> Any:
         # The case page's first query: the case with its joins (its records follow).
-        page = Investigation.objects.select_related("unit", "oic", "supervisor")
+        page = Investigation.objects.for_case_page()
         return case_access.get_investigation_for_user(officer, reference, queryset=page)
 
     pages.append(
