@@ -13,7 +13,8 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404
 
 from investigations.models import Investigation, InvestigationQuerySet, Status
-from investigations.querysets import VisibleRows, sees_cases
+from investigations.querysets import CASE_BY_REFERENCE, VisibleRows, sees_cases
+from slaverycases.core.compiled import CompiledQuery
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -34,17 +35,26 @@ def may_view(user: User, investigation: Investigation) -> bool:
 
 
 def get_investigation_for_user(
-    user: User, reference: str, *, queryset: InvestigationQuerySet | None = None
+    user: User,
+    reference: str,
+    *,
+    queryset: InvestigationQuerySet | CompiledQuery[Investigation] | None = None,
 ) -> Investigation:
     """The case with this reference, or a 404 when there is none or the user may not see it.
     The row is read by its reference alone, then checked: its team (the unit, the officer in
     charge, the supervisor) sees it with no further query, anyone else through a share (one
-    query, the visible queryset's). What `queryset` prefetches is read once it is visible."""
+    query, the visible queryset's). What `queryset` prefetches is read once it is visible.
+    `queryset` may be compiled with a Param named "reference" (`CASE_BY_REFERENCE`, the
+    default, and `CASE_PAGE`)."""
     if not sees_cases(user):
         raise Http404("No such investigation, or it is not shared with you")
-    qs = queryset if queryset is not None else Investigation.objects.all()
-    lookups = qs._prefetch_related_lookups
-    investigation = qs.prefetch_related(None).filter(reference=reference.upper()).first()
+    qs = CASE_BY_REFERENCE if queryset is None else queryset
+    lookups: tuple[Any, ...] = ()
+    if isinstance(qs, CompiledQuery):
+        investigation = qs.first(reference=reference.upper())
+    else:
+        lookups = qs._prefetch_related_lookups
+        investigation = qs.prefetch_related(None).filter(reference=reference.upper()).first()
     if investigation is None or not (
         _is_case_team(user, investigation) or may_view(user, investigation)
     ):

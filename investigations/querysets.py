@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, models
 from django.db.models import BooleanField, F, Func, Q
+
+from slaverycases.core.compiled import CompiledQuery, Param
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -162,57 +166,102 @@ def run_outside_unit(user: User) -> models.QuerySet:
     )
 
 
+def _by_reference(case_page: bool = False) -> CompiledQuery:
+    def build() -> models.QuerySet:
+        from investigations.models import Investigation
+
+        cases = Investigation.objects.for_case_page() if case_page else Investigation.objects
+        return cases.filter(reference=Param("reference"))
+
+    return CompiledQuery(build)
+
+
+# A case by its reference (unique), alone and with what its page names (`for_case_page`).
+CASE_BY_REFERENCE = _by_reference()
+CASE_PAGE = _by_reference(case_page=True)
+
+
+def _case_rows(model_name: str, *related: str) -> CompiledQuery:
+    """A case's rows of one kind (its `investigation_id`), in the model's order, with the
+    people named; compiled once (slaverycases.core.compiled)."""
+
+    def build() -> models.QuerySet:
+        model = apps.get_model("investigations", model_name)
+        rows = model._default_manager.filter(investigation_id=Param("case"))
+        return rows.select_related(*related) if related else rows  # () would join every FK
+
+    return CompiledQuery(build)
+
+
+_OFFENCES = _case_rows("Offence", "victim")
+_ENQUIRIES = _case_rows("Enquiry", "owner")
+_SUSPECTS = _case_rows("Suspect")
+_REVIEWS = _case_rows("SupervisoryReview", "reviewer")
+_CLOSURE_REVIEWS = _case_rows("ClosureReview", "requested_by", "reviewer")
+
+
 def case_records(investigation: Any) -> dict[str, list[Any]]:
     """What the case page lists under the case: offences (with their victim), enquiries (with
     their owner), suspects, supervisory reviews and closure reviews (with the people named).
-    One query each, through the case's own managers, so that every row's case is the one given
-    (prefetching them with the case cost more Python for the same five queries)."""
+    One compiled statement each; every row's case is the one given (no query for it)."""
+    known = {"investigation": investigation}
+
+    def rows(query: CompiledQuery) -> list[Any]:
+        return query.fetch(case=investigation.pk, known=known)
+
     return {
-        "offences": list(investigation.offences.select_related("victim")),
-        "enquiries": list(investigation.enquiries.select_related("owner")),
-        "suspects": list(investigation.suspects.all()),
-        "reviews": list(investigation.supervisory_reviews.select_related("reviewer")),
-        "closure_reviews": list(
-            investigation.closure_reviews.select_related("requested_by", "reviewer")
-        ),
+        "offences": rows(_OFFENCES),
+        "enquiries": rows(_ENQUIRIES),
+        "suspects": rows(_SUSPECTS),
+        "reviews": rows(_REVIEWS),
+        "closure_reviews": rows(_CLOSURE_REVIEWS),
     }
+
+
+@cache
+def _timeline(limit: int | None) -> CompiledQuery:
+    def build() -> models.QuerySet:
+        from investigations.models import TimelineEvent
+
+        events = (
+            TimelineEvent.objects.filter(investigation_id=Param("case"))
+            .select_related("actor")
+            .annotate(total=models.Window(models.Count("pk")))
+            .order_by("-at", "-id")
+        )
+        return events if limit is None else events[:limit]
+
+    return CompiledQuery(build)
 
 
 def latest_timeline(investigation: Any, limit: int | None) -> tuple[list[Any], int]:
     """The case's newest `limit` timeline events (all with None), newest first, and how many
     it has, in one query. A case gathers events for years (every contact, print, review), so
     its page shows the newest and links to the rest."""
-    from investigations.models import TimelineEvent
-
-    events = (
-        TimelineEvent.objects.filter(investigation=investigation)
-        .select_related("actor")
-        .annotate(total=models.Window(models.Count("pk")))
-        .order_by("-at", "-id")
-    )
-    rows = list(events if limit is None else events[:limit])
+    rows = _timeline(limit).fetch(case=investigation.pk, known={"investigation": investigation})
     return rows, (rows[0].total if rows else 0)
+
+
+def _grants(kind: str, *related: str) -> CompiledQuery:
+    def build() -> models.QuerySet:
+        model = apps.get_model("investigations", f"Investigation{kind}ObjectPermission")
+        return model.objects.filter(content_object_id=Param("case")).select_related(*related)
+
+    return CompiledQuery(build)
+
+
+_GROUP_GRANTS = _grants("Group", "group__unit__force", "group__force")
+_USER_GRANTS = _grants("User", "user")
 
 
 def investigation_shares(investigation: Any) -> list[str]:
     """Who the case is shared with, for its page (two queries)."""
-    from investigations.models import (
-        InvestigationGroupObjectPermission,
-        InvestigationUserObjectPermission,
-    )
-
-    groups = InvestigationGroupObjectPermission.objects.filter(
-        content_object=investigation
-    ).select_related("group__unit__force", "group__force")
-    users = InvestigationUserObjectPermission.objects.filter(
-        content_object=investigation
-    ).select_related("user")
     names: list[str] = []
-    for grant in groups:
+    for grant in _GROUP_GRANTS.fetch(case=investigation.pk):
         unit = getattr(grant.group, "unit", None)
         force = getattr(grant.group, "force", None)
         names.append(str(unit or force or grant.group.name))
-    names.extend(grant.user.display_name for grant in users)
+    names.extend(grant.user.display_name for grant in _USER_GRANTS.fetch(case=investigation.pk))
     return sorted(set(names))
 
 

@@ -39,7 +39,12 @@ from investigations.models import (
     Status,
     Suspect,
 )
-from investigations.querysets import case_records, investigation_shares, latest_timeline
+from investigations.querysets import (
+    CASE_PAGE,
+    case_records,
+    investigation_shares,
+    latest_timeline,
+)
 from slaverycases.accounts.roles import works_cases
 from slaverycases.accounts.twofactor import step_up
 from slaverycases.core.actionpage import action_form_page
@@ -125,9 +130,7 @@ def investigation_new(request: HttpRequest) -> HttpResponse:
 
 def investigation_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = request.user
-    investigation = access.get_investigation_for_user(
-        user, reference, queryset=Investigation.objects.for_case_page()
-    )
+    investigation = access.get_investigation_for_user(user, reference, queryset=CASE_PAGE)
     actions.investigation_consulted(investigation, actor=user, what="case page")
     whole_timeline = request.GET.get("timeline") == "all"
     timeline, timeline_total = latest_timeline(

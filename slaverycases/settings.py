@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "slaverycases.accounts.twofactor.DeviceMiddleware",  # django-otp's, device read compiled
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "slaverycases.audit.middleware.AuditContextMiddleware",
     "slaverycases.core.middleware.NoStoreForAuthenticatedMiddleware",
@@ -256,7 +256,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "slaverycases <no-reply@slave
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Sessions and cookies.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "slaverycases.accounts.session_store"  # Django's db sessions, read compiled
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 10 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

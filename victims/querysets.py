@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+
+from slaverycases.core.compiled import CompiledQuery, Param
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -58,3 +61,41 @@ def victim_search_condition(text: str) -> Any:
 
     victims = Victim.objects.filter(Q(name__icontains=text) | Q(aliases__icontains=text))
     return Involvement.objects.filter(victim__in=victims).order_by().values("investigation_id")
+
+
+def _victims_rows(model_name: str, case_field: str, *related: str) -> CompiledQuery:
+    def build() -> models.QuerySet:
+        model = apps.get_model("victims", model_name)
+        rows = model.objects.filter(**{case_field: Param("case")})
+        return rows.select_related(*related) if related else rows  # () would join every FK
+
+    return CompiledQuery(build)
+
+
+_CASE_INVOLVEMENTS = _victims_rows("Involvement", "investigation_id", "victim", "account_taken_by")
+_CASE_DISCLOSURES = _victims_rows("Disclosure", "involvement__investigation_id", "offence")
+_CASE_CUSTODY_EVENTS = _victims_rows("CustodyEvent", "investigation_id")
+
+
+def case_victims(investigation: Any) -> list[Any]:
+    """The case's victims for its page: each involvement with its victim and who took the
+    account, its disclosures (`case_disclosures`, with the offence recorded for each) and the
+    victim's custody events in this case (`case_custody_events`). Three compiled statements,
+    whatever the number of victims."""
+    case = investigation.pk
+    involvements = _CASE_INVOLVEMENTS.fetch(case=case, known={"investigation": investigation})
+    disclosures: dict[int, list[Any]] = {}
+    for disclosure in _CASE_DISCLOSURES.fetch(case=case):
+        disclosures.setdefault(disclosure.involvement_id, []).append(disclosure)
+    events: dict[int, list[Any]] = {}
+    for event in _CASE_CUSTODY_EVENTS.fetch(case=case):
+        events.setdefault(event.victim_id, []).append(event)
+    for involvement in involvements:
+        involvement.case_disclosures = disclosures.get(involvement.pk, [])
+        involvement.case_custody_events = events.get(involvement.victim_id, [])
+        # Each record holds the involvement or victim it belongs to, as a prefetch leaves it.
+        for disclosure in involvement.case_disclosures:
+            disclosure.involvement = involvement
+        for event in involvement.case_custody_events:
+            event.victim = involvement.victim
+    return involvements

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,6 +27,7 @@ from victims.forms import (
     VictimsIntakeForm,
 )
 from victims.models import CustodyEvent, Disclosure, Involvement
+from victims.querysets import case_victims
 
 MAX_ROWS = 30
 
@@ -37,19 +37,8 @@ MAX_ROWS = 30
 
 def case_victims_section(request: HttpRequest, investigation: Investigation) -> dict[str, Any]:
     """The victims section of the case page (a fixed number of queries)."""
-    involvements = list(
-        Involvement.objects.filter(investigation=investigation)
-        .select_related("victim", "account_taken_by")
-        .prefetch_related(
-            Prefetch("disclosures", Disclosure.objects.select_related("offence")),
-            Prefetch(
-                "victim__custody_events",
-                CustodyEvent.objects.filter(investigation=investigation),
-            ),
-        )
-    )
     return {
-        "involvements": involvements,
+        "involvements": case_victims(investigation),
         "offence_victims": True,
         "see_sensitive": access.may_see_sensitive(request.user, [investigation]),
         "extra_sections": ["victims/_case_victims.html"],

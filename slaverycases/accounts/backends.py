@@ -19,9 +19,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from slaverycases.accounts import roles
+from slaverycases.core.compiled import CompiledQuery, Param
 
 
 @cache
@@ -67,9 +69,21 @@ def load_roles_and_permissions(user: Any) -> None:
         user._perm_cache = {f"{app}.{codename}" for _, app, codename in rows if codename}
 
 
+_USER_BY_ID = CompiledQuery(lambda: get_user_model()._default_manager.filter(pk=Param("id")))
+
+
 class PermissionBackend(ModelBackend):
     """ModelBackend, with the permissions of an active user who is not a superuser read by
-    load_roles_and_permissions (a superuser has every permission: ModelBackend reads them)."""
+    load_roles_and_permissions (a superuser has every permission: ModelBackend reads them),
+    and the signed-in user read by a compiled statement on each request."""
+
+    def get_user(self, user_id: Any) -> Any:
+        try:
+            pk = get_user_model()._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None
+        rows = _USER_BY_ID.fetch(id=pk)
+        return rows[0] if rows and self.user_can_authenticate(rows[0]) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
@@ -18,11 +19,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import login as otp_login
+from django_otp.middleware import OTPMiddleware
+from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from slaverycases.accounts.models import RecoveryCode, User
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
+from slaverycases.core.compiled import CompiledQuery, Param
 
 VERIFIED_AT = "otp_verified_at"
 OPEN_PATHS = (
@@ -128,6 +132,28 @@ def step_up(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+@cache
+def _device_by_id(model: type[Device]) -> CompiledQuery[Device]:
+    return CompiledQuery(lambda: model.objects.filter(id=Param("id")))
+
+
+class DeviceMiddleware(OTPMiddleware):
+    """django-otp's middleware (`request.user.otp_device`, `is_verified()`), with the session's
+    device read by a compiled statement instead of a queryset built on every request."""
+
+    def _device_from_persistent_id(self, persistent_id: str) -> Device | None:
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        try:
+            label, device_id = persistent_id.rsplit("/", 1)
+            model = apps.get_model(label)
+            pk = int(device_id)
+        except (ValueError, LookupError):
+            return None
+        if not issubclass(model, Device):
+            return None
+        return _device_by_id(model).first(id=pk)
 
 
 class TwoFactorMiddleware:

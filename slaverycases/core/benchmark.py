@@ -63,6 +63,7 @@ from pypdf import PdfReader
 from investigations import access as case_access
 from investigations.forms import InvestigationFilterForm
 from investigations.models import Investigation, Status, TimelineEvent
+from investigations.querysets import CASE_PAGE
 from investigations.views import PAGE_SIZE as LIST_PAGE_SIZE
 from investigations.views import SORTS
 from safeguarding.querysets import board_victims
@@ -517,8 +518,7 @@ def build_pages(users: dict[str, User], *, search: str = "") -> tuple[list[Page]
 
     def case_row() -> Any:
         # The case page's first query: the case with its joins (its records follow).
-        page = Investigation.objects.for_case_page()
-        return case_access.get_investigation_for_user(officer, reference, queryset=page)
+        return case_access.get_investigation_for_user(officer, reference, queryset=CASE_PAGE)
 
     pages.append(
         Page(

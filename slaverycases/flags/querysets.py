@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q, QuerySet
 
 from slaverycases.accounts import roles
+from slaverycases.core.compiled import CompiledQuery, Param
 from slaverycases.flags.models import ACTIVE_STATUSES, SAFEGUARDING_KINDS, Flag
 
 if TYPE_CHECKING:
@@ -41,11 +42,16 @@ def queue_for(user: User, *, kind: str = "") -> QuerySet[Flag]:
     )
 
 
-def case_flags(investigation: Any) -> QuerySet[Flag]:
-    """The case's active flags. Read through the case's own manager, so each flag's
-    `investigation` is the case given, not a query per flag."""
-    return (
-        investigation.flags.filter(status__in=ACTIVE_STATUSES)
+_CASE_FLAGS = CompiledQuery(
+    lambda: (
+        Flag.objects.filter(investigation_id=Param("case"), status__in=ACTIVE_STATUSES)
         .select_related("victim")
         .order_by("-severity", "raised_at")
     )
+)
+
+
+def case_flags(investigation: Any) -> list[Flag]:
+    """The case's active flags, most severe and oldest first (one compiled statement). Each
+    flag's `investigation` is the case given, not a query per flag."""
+    return _CASE_FLAGS.fetch(case=investigation.pk, known={"investigation": investigation})

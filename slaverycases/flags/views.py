@@ -72,7 +72,7 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def case_flags_section(request: HttpRequest, investigation: Any) -> dict[str, Any]:
-    flags = list(case_flags(investigation))
+    flags = case_flags(investigation)
     today = timezone.localdate()
     for flag in flags:
         flag.words = describe(flag, today)

@@ -1,0 +1,150 @@
+"""CompiledQuery: a queryset compiled once per database gives the rows the ORM gives."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.db.models import Count, Window
+from django.utils import timezone
+
+from investigations import actions
+from investigations.models import Offence, OffenceType, TimelineEvent
+from slaverycases.core.compiled import CompiledQuery, Param
+from tests import factories
+
+
+def state(obj: Any, depth: int = 2, ignore: tuple[str, ...] = ()) -> Any:
+    """An instance's field values and annotations, and those of the related objects it holds
+    (what select_related and `known` put in its cache), to compare instances built two ways.
+    What prefetch_related caches, and the attributes named in `ignore`, are left out: lists
+    are compared on their own."""
+    if obj is None or depth < 0:
+        return obj
+    skip = ("_state", "_prefetched_objects_cache", *ignore)
+    values = {k: v for k, v in obj.__dict__.items() if k not in skip}
+    related = {
+        name: state(other, depth - 1, ignore) for name, other in obj._state.fields_cache.items()
+    }
+    return type(obj), values, related, obj._state.db, obj._state.adding
+
+
+@pytest.fixture
+def case_with_offences(officer, supervisor):
+    inv = factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+    actions.offence_record(
+        inv,
+        actor=officer,
+        crime_reference="CR/EXTRA/1",
+        offence_type=OffenceType.RAPE,
+        recorded_at=timezone.now() - timedelta(days=1),
+    )
+    return inv
+
+
+def test_rows_match_the_orm_with_select_related_nulls_and_known_objects(
+    case_with_offences, django_assert_num_queries
+):
+    inv = case_with_offences
+    query = CompiledQuery(
+        lambda: Offence.objects.filter(investigation_id=Param("case")).select_related(
+            "victim", "recorded_by"
+        )
+    )
+    orm = list(inv.offences.select_related("victim", "recorded_by"))
+    assert len(orm) == 2 and all(o.victim is None for o in orm)  # a nullable join, empty
+    with django_assert_num_queries(1):
+        compiled = query.fetch(case=inv.pk, known={"investigation": inv})
+        assert all(o.investigation is inv and o.recorded_by.pk for o in compiled)
+    assert [state(o) for o in compiled] == [state(o) for o in orm]
+    assert query.fetch(case=inv.pk + 1000) == []
+
+
+def test_annotations_ordering_and_slices_are_kept(case_with_offences):
+    inv = case_with_offences
+
+    def build() -> Any:
+        return (
+            TimelineEvent.objects.filter(investigation_id=Param("case"))
+            .select_related("actor")
+            .annotate(total=Window(Count("pk")))
+            .order_by("-at", "-id")[:3]
+        )
+
+    orm = list(
+        TimelineEvent.objects.filter(investigation=inv)
+        .select_related("actor")
+        .annotate(total=Window(Count("pk")))
+        .order_by("-at", "-id")[:3]
+    )
+    compiled = CompiledQuery(build).fetch(case=inv.pk)
+    assert len(compiled) == 3 and compiled[0].total > 3
+    assert [state(e) for e in compiled] == [state(e) for e in orm]
+
+
+def test_the_queryset_is_built_and_compiled_once(case_with_offences):
+    built: list[int] = []
+
+    def build() -> Any:
+        built.append(1)
+        return Offence.objects.filter(investigation_id=Param("case"))
+
+    query = CompiledQuery(build)
+    for _ in range(3):
+        assert len(query.fetch(case=case_with_offences.pk)) == 2
+    assert built == [1]
+    assert "%s" in query.sql() and "investigation_id" in query.sql()
+
+
+def test_json_and_datetime_columns_come_back_as_the_orm_gives_them(officer):
+    from slaverycases.audit.models import AuditEvent
+
+    inv = factories.investigation(officer)
+    actions.investigation_consulted(inv, actor=officer, what="case page")
+    orm = list(AuditEvent.objects.filter(investigation_reference=inv.reference))
+    compiled = CompiledQuery(
+        lambda: AuditEvent.objects.filter(investigation_reference=Param("ref"))
+    ).fetch(ref=inv.reference)
+    assert orm and [state(e) for e in compiled] == [state(e) for e in orm]
+    assert isinstance(compiled[-1].detail, dict) and compiled[-1].at.tzinfo is not None
+
+
+def test_a_missing_value_and_unsupported_querysets_are_refused(case_with_offences):
+    query = CompiledQuery(lambda: Offence.objects.filter(investigation_id=Param("case")))
+    with pytest.raises(TypeError, match="case"):
+        query.fetch()
+    for build in (
+        lambda: Offence.objects.filter(investigation_id=Param("case")).values("pk"),
+        lambda: Offence.objects.filter(investigation_id=Param("case")).prefetch_related("victim"),
+        lambda: Offence.objects.filter(investigation_id=Param("case")).only("pk"),
+    ):
+        with pytest.raises(TypeError):
+            CompiledQuery(build).fetch(case=case_with_offences.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thread_with_its_own_connection_runs_the_same_statement(people):
+    """The statement is kept once for the database; each thread runs it on its own connection
+    (the scan's threads, a threaded server)."""
+    officer = people["officer.gmp"]
+    inv = factories.investigation(officer)
+    query = CompiledQuery(lambda: TimelineEvent.objects.filter(investigation_id=Param("case")))
+    here = query.fetch(case=inv.pk)
+    main = connections["default"]
+    found: dict[str, Any] = {}
+
+    def other() -> None:
+        try:
+            found["rows"] = query.fetch(case=inv.pk)
+            found["same_connection"] = connections["default"] is main
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert found["same_connection"] is False
+    assert [state(e) for e in found["rows"]] == [state(e) for e in here] and here
