@@ -13,7 +13,13 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404
 
 from investigations.models import Investigation, InvestigationQuerySet, Status
-from investigations.querysets import CASE_BY_REFERENCE, VisibleRows, sees_cases
+from investigations.querysets import (
+    CASE_BY_REFERENCE,
+    CompiledVisibleRows,
+    VisibleRows,
+    compiled_list_rows,
+    sees_cases,
+)
 from slaverycases.core.compiled import CompiledQuery
 
 if TYPE_CHECKING:
@@ -24,8 +30,14 @@ def investigations_for_user(user: User) -> InvestigationQuerySet:
     return Investigation.objects.visible_to(user)
 
 
-def visible_list_rows(user: User, filters: dict[str, Any], order: list[str]) -> VisibleRows:
-    """The list page's rows: the visible cases, filtered, in `order`, for a Paginator."""
+def visible_list_rows(
+    user: User, filters: dict[str, Any], order: list[str]
+) -> VisibleRows | CompiledVisibleRows:
+    """The list page's rows: the visible cases, filtered, in `order`, for a Paginator. Read
+    by compiled statements where they apply (ADR 0005), else by querysets."""
+    compiled = compiled_list_rows(user, filters, order)
+    if compiled is not None:
+        return compiled
     parts = [part.filtered(**filters) for part in Investigation.objects.visible_parts(user)]
     return VisibleRows(parts, order, decorate=lambda qs: qs.with_list_columns())
 

@@ -23,6 +23,7 @@ from investigations.models import (
 )
 from slaverycases.accounts import roles
 from slaverycases.accounts.models import Force, Unit, User
+from slaverycases.accounts.querysets import unit_choices, unit_officers
 from slaverycases.core.forms import GovukDateField, GovukForm
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -331,20 +332,12 @@ class InvestigationFilterForm(GovukForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Plain rows, not model instances: the form is built on every view of the list.
-        units = Unit.objects.order_by("force__name", "name")
-        if user.force_id:
-            units = units.filter(force_id=user.force_id)
         self.fields["unit"].choices = [("", "Any unit")] + [
-            (str(pk), name) for pk, name in units.values_list("pk", "name")
+            (str(pk), name) for pk, name in unit_choices(user.force_id)
         ]
-        officers = User.objects.filter(unit_id=user.unit_id, is_active=True).order_by(
-            "last_name", "first_name"
-        )
         self.fields["oic"].choices = [("", "Anyone")] + [
             (str(pk), f"{first} {last}".strip() or username)  # as User.display_name
-            for pk, first, last, username in officers.values_list(
-                "pk", "first_name", "last_name", "username"
-            )
+            for pk, first, last, username in unit_officers(user.unit_id)
         ]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -34,11 +35,16 @@ class InvestigationQuerySet(models.QuerySet):
             return [self.none()]
         if not user.unit_id or connection.vendor != "postgresql":
             return [self.visible_to(user)]  # (SQLite cannot order and limit UNION members)
-        others = Q(EqualsAny(F("pk"), ArraySubquery(run_outside_unit(user)))) | _shared_with(user)
+        return self._unit_parts(user)
+
+    def _unit_parts(self, who: Any) -> list[InvestigationQuerySet]:
+        """`visible_parts` for a user with a unit; `who` gives their ids (`pk`, `unit_id`,
+        `force_id`): the user, or Params for the compiled list (ListShape)."""
+        others = Q(EqualsAny(F("pk"), ArraySubquery(run_outside_unit(who)))) | _shared_with(who)
         # A unit's cases are visible to its members: the first part needs no other condition.
         return [
-            self.filter(unit_id=user.unit_id),
-            self.filter(others).exclude(unit_id=user.unit_id),
+            self.filter(unit_id=who.unit_id),
+            self.filter(others).exclude(unit_id=who.unit_id),
         ]
 
     def with_list_columns(self) -> InvestigationQuerySet:
@@ -129,13 +135,18 @@ def visibility_condition(user: User, via: str = "") -> Q | None:
     "investigation__" from a victim's involvement); None when the user sees no case."""
     if not sees_cases(user):
         return None
+    return _visibility(user, via)
+
+
+def _visibility(who: Any, via: str = "") -> Q:
+    """The condition for `who`'s ids (the user, or Params: see `_unit_parts`)."""
     own = (
-        Q(**{f"{via}oic_id": user.pk})
-        | Q(**{f"{via}supervisor_id": user.pk})
-        | _shared_with(user, via)
+        Q(**{f"{via}oic_id": who.pk})
+        | Q(**{f"{via}supervisor_id": who.pk})
+        | _shared_with(who, via)
     )
-    if user.unit_id:
-        own |= Q(**{f"{via}unit_id": user.unit_id})
+    if who.unit_id:
+        own |= Q(**{f"{via}unit_id": who.unit_id})
     return own
 
 
@@ -148,7 +159,7 @@ def sees_cases(user: User) -> bool:
     return works_cases(user) and user.has_perm("investigations.view_investigation")
 
 
-def run_outside_unit(user: User) -> models.QuerySet:
+def run_outside_unit(user: Any) -> models.QuerySet:
     """The ids of the cases the user runs or supervises outside their unit (few or none).
     "Outside" is two ranges of the (officer, unit) and (supervisor, unit) indexes, below and
     above the user's unit: `unit <> X` reads every case the user has run (13,391 for the
@@ -265,7 +276,7 @@ def investigation_shares(investigation: Any) -> list[str]:
     return sorted(set(names))
 
 
-def _shared_with(user: User, via: str = "") -> Q:
+def _shared_with(user: Any, via: str = "") -> Q:
     """Cases shared with the user, their unit or their force (django-guardian grants)."""
     from investigations.models import (
         InvestigationGroupObjectPermission,
@@ -362,6 +373,166 @@ class VisibleRows:
             ids = [row["pk"] for row in both.order_by(*order)[start:stop]]
         rows = Investigation.objects.filter(pk__in=ids).order_by(*self.order)
         return list(self.decorate(rows))
+
+
+# --- the list, compiled (ADR 0005) -----------------------------------------------------------
+
+
+class _Who:
+    """A user's ids as Params: the visibility conditions written once per shape of user."""
+
+    def __init__(self, unit: bool, force: bool) -> None:
+        self.pk = Param("user")
+        self.unit_id = Param("unit") if unit else None
+        self.force_id = Param("force") if force else None
+
+
+@dataclass(frozen=True)
+class ListShape:
+    """What decides the list's SQL: whether the user has a unit (two parts) and a force, which
+    filters are set (their values are Params; the type of exploitation is written into the
+    SQL, as its partial index asks: see HasBit) and the order."""
+
+    unit: bool
+    force: bool
+    status: bool
+    unit_filter: bool
+    oic: bool
+    exploitation: str
+    order: tuple[str, ...]
+
+
+def _list_parts(shape: ListShape) -> list[InvestigationQuerySet]:
+    from investigations.models import Investigation
+
+    who = _Who(shape.unit, shape.force)
+    cases = Investigation.objects.all()
+    parts = cases._unit_parts(who) if shape.unit else [cases.filter(_visibility(who))]
+    filters = {
+        "status": Param("status") if shape.status else None,
+        "unit": Param("unit_filter") if shape.unit_filter else None,
+        "oic": Param("oic") if shape.oic else None,
+        "exploitation": shape.exploitation,
+    }
+    return [part.filtered(**filters) for part in parts]
+
+
+@lru_cache(maxsize=256)
+def _list_count(shape: ListShape, part: int, limit: int | None) -> CompiledQuery:
+    def build() -> models.QuerySet:
+        ids = _list_parts(shape)[part].order_by().values("pk")
+        return ids if limit is None else ids[: limit + 1]
+
+    return CompiledQuery(build)
+
+
+@lru_cache(maxsize=1024)
+def _list_ids(shape: ListShape, start: int, stop: int) -> CompiledQuery:
+    """The ids of rows start to stop: as VisibleRows.__getitem__ reads them."""
+
+    def build() -> models.QuerySet:
+        parts = _list_parts(shape)
+        if len(parts) == 1:
+            return parts[0].order_by(*shape.order).values_list("pk", flat=True)[start:stop]
+        keys = ["pk", *sorted({f.lstrip("-") for f in shape.order} - {"id", "pk"})]
+        firsts = [part.order_by(*shape.order).values(*keys)[:stop] for part in parts]
+        order = [o.replace("id", "pk") if o.lstrip("-") == "id" else o for o in shape.order]
+        return firsts[0].union(*firsts[1:], all=True).order_by(*order)[start:stop]
+
+    return CompiledQuery(build)
+
+
+@lru_cache(maxsize=16)
+def _list_rows(order: tuple[str, ...]) -> CompiledQuery:
+    def build() -> models.QuerySet:
+        from investigations.models import Investigation
+
+        rows = Investigation.objects.filter(EqualsAny(F("pk"), Param("ids")))
+        return rows.order_by(*order).with_list_columns()
+
+    return CompiledQuery(build)
+
+
+class CompiledVisibleRows:
+    """VisibleRows for the list as it is mostly read (not searched, on PostgreSQL), by
+    statements compiled once per ListShape: the same counts and pages (the tests compare
+    them), without building the visibility querysets on every request."""
+
+    def __init__(self, user: User, shape: ListShape, values: dict[str, Any]) -> None:
+        self.user = user
+        self.shape = shape
+        self.values = values
+        self.order = list(shape.order)
+        self._count: int | None = None
+
+    @property
+    def parts(self) -> list[InvestigationQuerySet]:
+        """The parts as querysets (for tests and EXPLAIN)."""
+        from investigations.models import Investigation
+
+        filters = {k: v for k, v in self.values.items() if k in ("status", "oic")}
+        if self.shape.unit_filter:
+            filters["unit"] = self.values["unit_filter"]
+        filters["exploitation"] = self.shape.exploitation
+        return [p.filtered(**filters) for p in Investigation.objects.visible_parts(self.user)]
+
+    def _parts_count(self, limit: int | None) -> int:
+        parts = 2 if self.shape.unit else 1
+        return sum(_list_count(self.shape, n, limit).count(**self.values) for n in range(parts))
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self._parts_count(None)
+        return self._count
+
+    def count_at_most(self, limit: int) -> int | None:
+        """As VisibleRows.count_at_most: each part counts no more than `limit + 1` rows."""
+        if self._count is None:
+            total = self._parts_count(limit)
+            if total > limit:
+                return None
+            self._count = total
+        return self._count if self._count <= limit else None
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Any]:
+        if not isinstance(index, slice) or index.stop is None:
+            raise TypeError("VisibleRows takes slices with an end")
+        start, stop = index.start or 0, index.stop
+        if stop <= start:
+            return []
+        ids = [row[0] for row in _list_ids(self.shape, start, stop).rows(**self.values)]
+        if not ids:
+            return []
+        return _list_rows(self.shape.order).fetch(ids=ids)
+
+
+def compiled_list_rows(
+    user: User, filters: dict[str, Any], order: list[str]
+) -> CompiledVisibleRows | None:
+    """The list's rows by compiled statements, or None where the list is read by VisibleRows:
+    a search (its words go through other apps' conditions), a user who sees no case, SQLite."""
+    if filters.get("q") or connection.vendor != "postgresql" or not sees_cases(user):
+        return None
+    shape = ListShape(
+        unit=bool(user.unit_id),
+        force=bool(user.force_id),
+        status=bool(filters.get("status")),
+        unit_filter=bool(filters.get("unit")),
+        oic=bool(filters.get("oic")),
+        exploitation=filters.get("exploitation") or "",
+        order=tuple(order),
+    )
+    values: dict[str, Any] = {"user": user.pk, "unit": user.unit_id, "force": user.force_id}
+    if shape.status:
+        values["status"] = filters["status"]
+    if shape.unit_filter:
+        values["unit_filter"] = int(filters["unit"])
+    if shape.oic:
+        values["oic"] = int(filters["oic"])
+    return CompiledVisibleRows(user, shape, values)
 
 
 # Other apps (victims) add their own search here: a function of the text returning a queryset

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from slaverycases.audit.context import current_request_meta
 from slaverycases.audit.models import AuditAction, AuditEvent
+from slaverycases.core.compiled import CompiledInsert
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def audit_record(
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     if obj is not None and not investigation_reference:
         investigation_reference = _reference_of(obj)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor if is_user else None,
         actor_username=(actor.get_username() if is_user else username)[:150],
         ip_address=meta.ip_address if meta else None,
@@ -43,6 +44,11 @@ def audit_record(
         recipient=recipient[:200],
         detail=detail or {},
     )
+    return _INSERT_EVENT.insert(event)
+
+
+# Every page view writes a row: the INSERT is made once, not by save() each time (ADR 0005).
+_INSERT_EVENT = CompiledInsert(AuditEvent)
 
 
 def _reference_of(obj: models.Model) -> str:

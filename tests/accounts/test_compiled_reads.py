@@ -93,3 +93,26 @@ def test_the_sessions_device_is_read_as_django_otp_reads_it(people, ours):
     assert device_for(f"otp_totp.totpdevice/{theirs.pk + 1000}") is None
     if ours:  # django-otp raises AttributeError for a model that is not a device
         assert device_for("accounts.user/1") is None
+
+
+def test_the_list_filters_choices_are_the_orms(people):
+    from slaverycases.accounts.models import Unit
+    from slaverycases.accounts.querysets import unit_choices, unit_officers
+
+    officer = people["officer.gmp"]
+    units = Unit.objects.order_by("force__name", "name")
+    assert unit_choices(officer.force_id) == list(
+        units.filter(force_id=officer.force_id).values_list("pk", "name")
+    )
+    assert unit_choices(None) == list(units.values_list("pk", "name"))
+    assert len(unit_choices(None)) > len(unit_choices(officer.force_id)) > 0
+    User.objects.filter(username="supervisor.gmp").update(is_active=False)
+    for unit in (officer.unit_id, None):
+        wanted = User.objects.filter(unit_id=unit, is_active=True).order_by(
+            "last_name", "first_name"
+        )
+        assert unit_officers(unit) == list(
+            wanted.values_list("pk", "first_name", "last_name", "username")
+        )
+    assert "supervisor.gmp" not in {row[3] for row in unit_officers(officer.unit_id)}
+    assert "admin" in {row[3] for row in unit_officers(None)}

@@ -116,13 +116,52 @@ def test_a_missing_value_and_unsupported_querysets_are_refused(case_with_offence
     query = CompiledQuery(lambda: Offence.objects.filter(investigation_id=Param("case")))
     with pytest.raises(TypeError, match="case"):
         query.fetch()
+    with pytest.raises(TypeError, match="use fetch"):
+        query.rows(case=case_with_offences.pk)
     for build in (
-        lambda: Offence.objects.filter(investigation_id=Param("case")).values("pk"),
         lambda: Offence.objects.filter(investigation_id=Param("case")).prefetch_related("victim"),
         lambda: Offence.objects.filter(investigation_id=Param("case")).only("pk"),
+        lambda: Offence.objects.annotate(n=Count("pk")).values_list("pk", "n"),
     ):
         with pytest.raises(TypeError):
             CompiledQuery(build).fetch(case=case_with_offences.pk)
+    with pytest.raises(TypeError, match="use rows"):
+        CompiledQuery(lambda: Offence.objects.values("pk")).fetch()
+
+
+def test_values_rows_unions_and_counts_match_the_orm(officer, supervisor, case_with_offences):
+    other = factories.investigation(officer, stage="recorded", supervisor=supervisor)
+
+    def offences(**condition: Any) -> Any:
+        return Offence.objects.filter(**condition).order_by().values("pk", "recorded_at")
+
+    def build() -> Any:
+        both = offences(investigation_id=Param("a")).union(
+            offences(investigation_id=Param("b")), all=True
+        )
+        return both.order_by("-recorded_at", "-pk")[:2]
+
+    query = CompiledQuery(build)
+    wanted = offences(investigation_id=case_with_offences.pk).union(
+        offences(investigation_id=other.pk), all=True
+    )
+    ids = (case_with_offences.pk, other.pk)
+    assert query.rows(a=ids[0], b=ids[1]) == [
+        (row["pk"], row["recorded_at"]) for row in wanted.order_by("-recorded_at", "-pk")[:2]
+    ]
+    assert query.count(a=ids[0], b=ids[1]) == 2
+    everything = CompiledQuery(
+        lambda: offences(investigation_id=Param("a")).union(
+            offences(investigation_id=Param("b")), all=True
+        )
+    )
+    assert everything.count(a=ids[0], b=ids[1]) == wanted.count() == 3
+    flat = CompiledQuery(
+        lambda: Offence.objects.filter(investigation_id=Param("a")).values_list("pk", flat=True)
+    )
+    assert flat.rows(a=ids[0]) == [
+        (pk,) for pk in case_with_offences.offences.values_list("pk", flat=True)
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,3 +187,35 @@ def test_a_thread_with_its_own_connection_runs_the_same_statement(people):
     thread.join()
     assert found["same_connection"] is False
     assert [state(e) for e in found["rows"]] == [state(e) for e in here] and here
+
+
+def test_compiled_insert_writes_the_row_save_writes(officer, django_assert_num_queries):
+    from django.db.models.functions import Now
+
+    from slaverycases.audit.models import AuditAction, AuditEvent
+    from slaverycases.core.compiled import CompiledInsert
+
+    def event(**extra: Any) -> AuditEvent:
+        values = {
+            "actor": officer,
+            "actor_username": officer.username,
+            "ip_address": "10.0.0.1",
+            "action": AuditAction.CONSULTATION,
+            "object_type": "investigations.investigation",
+            "detail": {"what": "case page", "n": [1, 2]},
+        }
+        return AuditEvent(**{**values, **extra})
+
+    insert = CompiledInsert(AuditEvent)
+    with django_assert_num_queries(1):
+        ours = insert.insert(event())
+    assert ours.pk and not ours._state.adding and ours._state.db == "default"
+    theirs = event(at=ours.at)
+    theirs.save()
+    read = {e.pk: state(e) for e in AuditEvent.objects.filter(pk__in=[ours.pk, theirs.pk])}
+    assert read[ours.pk][1] == {**read[theirs.pk][1], "id": ours.pk}
+    assert state(ours)[1] == read[ours.pk][1]
+    second = insert.insert(event(ip_address=None, detail={}))
+    assert AuditEvent.objects.get(pk=second.pk).ip_address is None
+    with pytest.raises(TypeError, match="expressions"):
+        CompiledInsert(AuditEvent).insert(event(at=Now()))

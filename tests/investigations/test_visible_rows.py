@@ -137,3 +137,72 @@ def test_count_at_most_counts_up_to_the_limit(officer, mixed):
     fresh = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
     assert fresh.count_at_most(1000) == total
     assert fresh.count_at_most(3) is None  # a known count above a smaller limit
+
+
+def _orm_rows(user, filters, order):
+    """The list read by querysets (VisibleRows), as it is where nothing is compiled."""
+    from investigations.querysets import VisibleRows
+
+    parts = [p.filtered(**filters) for p in Investigation.objects.visible_parts(user)]
+    return VisibleRows(parts, order, decorate=lambda qs: qs.with_list_columns())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compiled on PostgreSQL only")
+def test_the_compiled_list_gives_the_counts_and_pages_of_the_querysets(
+    people, officer, supervisor, mixed, django_assert_num_queries
+):
+    """Every filter the compiled list takes, alone and together, every order, a user with and
+    without a unit: the same count, limited counts and pages, row for row and column for
+    column, as VisibleRows."""
+    from investigations.querysets import CompiledVisibleRows
+    from tests.core.test_compiled import state
+
+    no_unit = make_user("no.unit.officer", unit=officer.unit, role=roles.OFFICER)
+    no_unit.unit = None
+    no_unit.save(update_fields=["unit"])
+    for inv in Investigation.objects.order_by("pk")[:4]:
+        actions.investigation_share(inv, actor=supervisor, reason="Analysis", user=no_unit)
+    officer_id = str(officer.pk)
+    unit_id = str(mixed.pk)
+    filter_sets = [
+        {},
+        {"status": "reported"},
+        {"exploitation": "labour"},
+        {"unit": unit_id},
+        {"oic": officer_id},
+        {"status": "reported", "exploitation": "labour", "unit": unit_id, "oic": officer_id},
+    ]
+    compared = 0
+    for user in (officer, no_unit, people["officer.wyp"]):
+        for filters in filter_sets:
+            for sort in ("-reported_at", "reported_at", "reference", "status"):
+                order = [sort, "-id"]
+                compiled = access.visible_list_rows(user, filters, order)
+                assert isinstance(compiled, CompiledVisibleRows)
+                orm = _orm_rows(user, filters, order)
+                assert compiled.count() == orm.count()
+                for limit in (0, 3, 100):
+                    fresh = access.visible_list_rows(user, filters, order)
+                    assert fresh.count_at_most(limit) == _orm_rows(
+                        user, filters, order
+                    ).count_at_most(limit)
+                for start, stop in ((0, 4), (4, 8), (8, 12), (24, 28), (0, 40)):
+                    assert [state(r) for r in compiled[start:stop]] == [
+                        state(r) for r in orm[start:stop]
+                    ]
+                    compared += len(orm[start:stop])
+    assert compared > 100
+    # A page is three statements (the limited counts of the two parts, the ids, the rows).
+    rows = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
+    with django_assert_num_queries(4):
+        assert rows.count_at_most(10_000) and len(rows[0:25]) == 25
+
+
+def test_a_search_and_sqlite_are_read_by_querysets(officer, mixed):
+    from investigations.querysets import CompiledVisibleRows, VisibleRows
+
+    searched = access.visible_list_rows(officer, {"q": "shared"}, ["-reported_at", "-id"])
+    assert isinstance(searched, VisibleRows)
+    plain = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
+    expected = CompiledVisibleRows if connection.vendor == "postgresql" else VisibleRows
+    assert isinstance(plain, expected)
