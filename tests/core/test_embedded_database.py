@@ -1,6 +1,7 @@
 """`make run`'s embedded database: every migration applies on SQLite, the demo data loads and
-the safeguarding board reads it (the suite itself runs on PostgreSQL, where a migration that
-SQLite cannot run would go unnoticed: an index with NULLS FIRST did)."""
+the safeguarding board, the list and a case page read it (the suite itself runs on
+PostgreSQL, where a migration that SQLite cannot run would go unnoticed: an index with NULLS
+FIRST did)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,25 @@ lead = User.objects.get(username="safeguarding.gmp")
 rows = list(board_victims(lead))
 assert rows and all(v.in_open_case for v in rows), rows
 print("board", len(rows))
+"""
+
+# The compiled reads (session, user, the list, a case page: ADR 0005) on SQLite.
+PAGES = """
+from django.test import Client
+from django.test.utils import setup_test_environment
+from investigations.models import Investigation
+from slaverycases.accounts.models import User
+setup_test_environment()
+officer = User.objects.get(username="officer.gmp")
+client = Client()
+client.force_login(officer)
+listed = client.get("/investigations/?status=allocated")
+assert listed.status_code == 200, listed.status_code
+case = Investigation.objects.filter(unit=officer.unit, involvements__isnull=False).first()
+page = client.get(f"/investigations/{case.reference}/")
+assert page.status_code == 200 and case.title in page.content.decode(), page.status_code
+assert "Victim A" in page.content.decode()
+print("pages", listed.status_code, page.status_code)
 """
 
 
@@ -44,3 +64,4 @@ def test_migrate_and_demo_data_on_sqlite(tmp_path):
     run("migrate", "--noinput", env=env)
     assert "Demo data ready" in run("seed_demo", env=env)
     assert "board " in run("shell", "-c", BOARD, env=env)
+    assert "pages 200 200" in run("shell", "-c", PAGES, env=env)
