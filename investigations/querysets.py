@@ -93,11 +93,16 @@ class InvestigationQuerySet(models.QuerySet):
         it). The matching ids are found first, each through its own index (the trigram indexes
         of migration 0005 on PostgreSQL), then looked up by id: no row-by-row test of every
         visible case."""
-        from investigations.models import Suspect
-
         text = text.strip()
         if not text:
             return self
+        return self.search_for(text, text.upper())
+
+    def search_for(self, text: Any, reference: Any) -> InvestigationQuerySet:
+        """`search` with its two values given: the stripped text and the reference it would
+        be (its upper case); Params for the compiled list (ListShape)."""
+        from investigations.models import Suspect
+
         people = (
             Suspect.objects.filter(name__icontains=text)
             .order_by()
@@ -110,7 +115,7 @@ class InvestigationQuerySet(models.QuerySet):
             found = Q(pk__in=people)
         # Each arm has its index (reference, the title's trigrams, the id), so PostgreSQL ORs
         # the index results and ANDs them with the rest of the query's (the unit, the status).
-        return self.filter(Q(reference=text.upper()) | Q(title__icontains=text) | found)
+        return self.filter(Q(reference=reference) | Q(title__icontains=text) | found)
 
     def filtered(self, **filters: Any) -> InvestigationQuerySet:
         qs = self
@@ -399,6 +404,7 @@ class ListShape:
     unit_filter: bool
     oic: bool
     exploitation: str
+    search: bool
     order: tuple[str, ...]
 
 
@@ -414,7 +420,10 @@ def _list_parts(shape: ListShape) -> list[InvestigationQuerySet]:
         "oic": Param("oic") if shape.oic else None,
         "exploitation": shape.exploitation,
     }
-    return [part.filtered(**filters) for part in parts]
+    parts = [part.filtered(**filters) for part in parts]
+    if shape.search:
+        parts = [part.search_for(Param("q"), Param("reference")) for part in parts]
+    return parts
 
 
 @lru_cache(maxsize=256)
@@ -454,9 +463,9 @@ def _list_rows(order: tuple[str, ...]) -> CompiledQuery:
 
 
 class CompiledVisibleRows:
-    """VisibleRows for the list as it is mostly read (not searched, on PostgreSQL), by
-    statements compiled once per ListShape: the same counts and pages (the tests compare
-    them), without building the visibility querysets on every request."""
+    """VisibleRows for the list on PostgreSQL, by statements compiled once per ListShape: the
+    same counts and pages (the tests compare them), without building the visibility querysets
+    on every request."""
 
     def __init__(self, user: User, shape: ListShape, values: dict[str, Any]) -> None:
         self.user = user
@@ -470,7 +479,7 @@ class CompiledVisibleRows:
         """The parts as querysets (for tests and EXPLAIN)."""
         from investigations.models import Investigation
 
-        filters = {k: v for k, v in self.values.items() if k in ("status", "oic")}
+        filters = {k: v for k, v in self.values.items() if k in ("status", "oic", "q")}
         if self.shape.unit_filter:
             filters["unit"] = self.values["unit_filter"]
         filters["exploitation"] = self.shape.exploitation
@@ -513,9 +522,10 @@ def compiled_list_rows(
     user: User, filters: dict[str, Any], order: list[str]
 ) -> CompiledVisibleRows | None:
     """The list's rows by compiled statements, or None where the list is read by VisibleRows:
-    a search (its words go through other apps' conditions), a user who sees no case, SQLite."""
-    if filters.get("q") or connection.vendor != "postgresql" or not sees_cases(user):
+    a user who sees no case, SQLite."""
+    if connection.vendor != "postgresql" or not sees_cases(user):
         return None
+    text = (filters.get("q") or "").strip()
     shape = ListShape(
         unit=bool(user.unit_id),
         force=bool(user.force_id),
@@ -523,6 +533,7 @@ def compiled_list_rows(
         unit_filter=bool(filters.get("unit")),
         oic=bool(filters.get("oic")),
         exploitation=filters.get("exploitation") or "",
+        search=bool(text),
         order=tuple(order),
     )
     values: dict[str, Any] = {"user": user.pk, "unit": user.unit_id, "force": user.force_id}
@@ -532,6 +543,8 @@ def compiled_list_rows(
         values["unit_filter"] = int(filters["unit"])
     if shape.oic:
         values["oic"] = int(filters["oic"])
+    if shape.search:
+        values.update(q=text, reference=text.upper())
     return CompiledVisibleRows(user, shape, values)
 
 

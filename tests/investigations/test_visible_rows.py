@@ -14,6 +14,7 @@ from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_ensure
 from tests import factories
 from tests.investigations.test_views import make_user
+from tests.victims.test_actions import add_victims, person
 
 
 @pytest.fixture
@@ -164,7 +165,20 @@ def test_the_compiled_list_gives_the_counts_and_pages_of_the_querysets(
         actions.investigation_share(inv, actor=supervisor, reason="Analysis", user=no_unit)
     officer_id = str(officer.pk)
     unit_id = str(mixed.pk)
+    own = Investigation.objects.filter(unit=officer.unit).order_by("pk")
+    actions.suspect_add(own[0], actor=officer, name="Vasile Lupu 50%_off", role="controller")
+    recorded = factories.investigation(officer, stage="recorded", supervisor=supervisor)
+    add_victims(recorded, officer, person("Ioana Lupu"))
     filter_sets = [
+        {"q": "shared"},
+        {"q": "  Own 0 "},
+        {"q": "lupu"},  # a suspect's and a victim's name
+        {"q": "50%_"},
+        {"q": "%"},
+        {"q": "_"},
+        {"q": "\\"},
+        {"q": own[2].reference.lower()},
+        {"q": "own", "status": "reported", "oic": officer_id},
         {},
         {"status": "reported"},
         {"exploitation": "labour"},
@@ -192,17 +206,29 @@ def test_the_compiled_list_gives_the_counts_and_pages_of_the_querysets(
                     ]
                     compared += len(orm[start:stop])
     assert compared > 100
+
+    def found(text: str) -> int:
+        return access.visible_list_rows(officer, {"q": text}, ["-reported_at", "-id"]).count()
+
+    # A suspect's and a victim's name; wildcards are literal; a reference in any case.
+    assert (found("lupu"), found("50%_"), found("%"), found("_off"), found("5_%")) == (
+        2,
+        1,
+        1,
+        1,
+        0,
+    )
+    assert found(own[2].reference.lower()) == 1
     # A page is three statements (the limited counts of the two parts, the ids, the rows).
     rows = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
     with django_assert_num_queries(4):
         assert rows.count_at_most(10_000) and len(rows[0:25]) == 25
 
 
-def test_a_search_and_sqlite_are_read_by_querysets(officer, mixed):
+def test_sqlite_reads_the_list_by_querysets(officer, mixed):
     from investigations.querysets import CompiledVisibleRows, VisibleRows
 
-    searched = access.visible_list_rows(officer, {"q": "shared"}, ["-reported_at", "-id"])
-    assert isinstance(searched, VisibleRows)
-    plain = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
-    expected = CompiledVisibleRows if connection.vendor == "postgresql" else VisibleRows
-    assert isinstance(plain, expected)
+    for filters in ({}, {"q": "shared"}):
+        rows = access.visible_list_rows(officer, filters, ["-reported_at", "-id"])
+        expected = CompiledVisibleRows if connection.vendor == "postgresql" else VisibleRows
+        assert isinstance(rows, expected)
