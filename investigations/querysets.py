@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.apps import apps
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, models
 from django.db.models import BooleanField, F, Func, Q
 
-from slaverycases.core.compiled import CompiledQuery, Param
+from slaverycases.core.compiled import CompiledQuery, Param, compiled_filter
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -199,14 +198,8 @@ CASE_PAGE = _by_reference(case_page=True)
 
 def _case_rows(model_name: str, *related: str) -> CompiledQuery:
     """A case's rows of one kind (its `investigation_id`), in the model's order, with the
-    people named; compiled once (slaverycases.core.compiled)."""
-
-    def build() -> models.QuerySet:
-        model = apps.get_model("investigations", model_name)
-        rows = model._default_manager.filter(investigation_id=Param("case"))
-        return rows.select_related(*related) if related else rows  # () would join every FK
-
-    return CompiledQuery(build)
+    people named."""
+    return compiled_filter(f"investigations.{model_name}", "investigation_id", *related)
 
 
 _OFFENCES = _case_rows("Offence", "victim")
@@ -259,11 +252,8 @@ def latest_timeline(investigation: Any, limit: int | None) -> tuple[list[Any], i
 
 
 def _grants(kind: str, *related: str) -> CompiledQuery:
-    def build() -> models.QuerySet:
-        model = apps.get_model("investigations", f"Investigation{kind}ObjectPermission")
-        return model.objects.filter(content_object_id=Param("case")).select_related(*related)
-
-    return CompiledQuery(build)
+    label = f"investigations.Investigation{kind}ObjectPermission"
+    return compiled_filter(label, "content_object_id", *related)
 
 
 _GROUP_GRANTS = _grants("Group", "group__unit__force", "group__force")
@@ -377,19 +367,23 @@ class VisibleRows(_PartCounts):
         if not isinstance(index, slice) or index.stop is None:
             raise TypeError("VisibleRows takes slices with an end")
         start, stop = index.start or 0, index.stop
-        keys = ["pk", *{f.lstrip("-") for f in self.order} - {"id", "pk"}]
         parts = [part for part in self.parts if not part.query.is_empty()]
         if not parts or stop <= start:
             return []
-        if len(parts) == 1:
-            ids = list(parts[0].order_by(*self.order).values_list("pk", flat=True)[index])
-        else:
-            firsts = [part.order_by(*self.order).values(*keys)[:stop] for part in parts]
-            both = firsts[0].union(*firsts[1:], all=True)
-            order = [o.replace("id", "pk") if o.lstrip("-") == "id" else o for o in self.order]
-            ids = [row["pk"] for row in both.order_by(*order)[start:stop]]
+        ids = [row[0] for row in _page_ids(parts, self.order, start, stop)]
         rows = Investigation.objects.filter(pk__in=ids).order_by(*self.order)
         return list(self.decorate(rows))
+
+
+def _page_ids(parts: list[InvestigationQuerySet], order: Any, start: int, stop: int) -> Any:
+    """Rows start to stop of the parts in `order`, as tuples whose first value is the id:
+    the first `stop` of each part (an index scan each), then that page of their union."""
+    if len(parts) == 1:
+        return parts[0].order_by(*order).values_list("pk")[start:stop]
+    keys = ["pk", *sorted({f.lstrip("-") for f in order} - {"id", "pk"})]
+    firsts = [part.order_by(*order).values_list(*keys)[:stop] for part in parts]
+    by = [o.replace("id", "pk") if o.lstrip("-") == "id" else o for o in order]
+    return firsts[0].union(*firsts[1:], all=True).order_by(*by)[start:stop]
 
 
 # --- the list, compiled (ADR 0005) -----------------------------------------------------------
@@ -450,17 +444,7 @@ def _list_count(shape: ListShape, part: int, limit: int | None) -> CompiledQuery
 @lru_cache(maxsize=1024)
 def _list_ids(shape: ListShape, start: int, stop: int) -> CompiledQuery:
     """The ids of rows start to stop: as VisibleRows.__getitem__ reads them."""
-
-    def build() -> models.QuerySet:
-        parts = _list_parts(shape)
-        if len(parts) == 1:
-            return parts[0].order_by(*shape.order).values_list("pk", flat=True)[start:stop]
-        keys = ["pk", *sorted({f.lstrip("-") for f in shape.order} - {"id", "pk"})]
-        firsts = [part.order_by(*shape.order).values(*keys)[:stop] for part in parts]
-        order = [o.replace("id", "pk") if o.lstrip("-") == "id" else o for o in shape.order]
-        return firsts[0].union(*firsts[1:], all=True).order_by(*order)[start:stop]
-
-    return CompiledQuery(build)
+    return CompiledQuery(lambda: _page_ids(_list_parts(shape), shape.order, start, stop))
 
 
 @lru_cache(maxsize=16)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.apps import apps
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from slaverycases.core.compiled import CompiledQuery, Param
+from slaverycases.core.compiled import CompiledQuery, compiled_filter
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -64,12 +63,7 @@ def victim_search_condition(text: str) -> Any:
 
 
 def _victims_rows(model_name: str, case_field: str, *related: str) -> CompiledQuery:
-    def build() -> models.QuerySet:
-        model = apps.get_model("victims", model_name)
-        rows = model.objects.filter(**{case_field: Param("case")})
-        return rows.select_related(*related) if related else rows  # () would join every FK
-
-    return CompiledQuery(build)
+    return compiled_filter(f"victims.{model_name}", case_field, *related)
 
 
 _CASE_INVOLVEMENTS = _victims_rows("Involvement", "investigation_id", "victim", "account_taken_by")

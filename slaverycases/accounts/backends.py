@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
@@ -23,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from slaverycases.accounts import roles
-from slaverycases.core.compiled import CompiledQuery, Param
+from slaverycases.core.compiled import compiled_filter
 
 
 @cache
@@ -69,7 +70,7 @@ def load_roles_and_permissions(user: Any) -> None:
         user._perm_cache = {f"{app}.{codename}" for _, app, codename in rows if codename}
 
 
-_USER_BY_ID = CompiledQuery(lambda: get_user_model()._default_manager.filter(pk=Param("id")))
+_USER_BY_ID = compiled_filter(settings.AUTH_USER_MODEL, "pk", param="id")
 
 
 class PermissionBackend(ModelBackend):

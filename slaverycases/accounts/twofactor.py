@@ -26,7 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from slaverycases.accounts.models import RecoveryCode, User
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
-from slaverycases.core.compiled import CompiledQuery, Param
+from slaverycases.core.compiled import CompiledQuery, compiled_filter
 
 VERIFIED_AT = "otp_verified_at"
 OPEN_PATHS = (
@@ -136,7 +136,7 @@ def step_up(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 @cache
 def _device_by_id(model: type[Device]) -> CompiledQuery[Device]:
-    return CompiledQuery(lambda: model.objects.filter(id=Param("id")))
+    return compiled_filter(model, "id", param="id")
 
 
 class DeviceMiddleware(OTPMiddleware):

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Expression, Field, Model, QuerySet
 from django.db.models.query import (
@@ -216,6 +217,22 @@ class CompiledQuery(Generic[M]):
             related_populators=tuple(get_related_populators(klass_info, select, using)),
             annotations=tuple(compiler.annotation_col_map.items()),
         )
+
+
+def compiled_filter(
+    model: str | type[Model], field: str, *related: str, param: str = "case"
+) -> CompiledQuery:
+    """The rows of `model` (a class or an "app_label.Model" label, looked up at first use)
+    whose `field` is the value given as `param`, in the model's order, with the foreign keys
+    named in `related` joined: none, none joined (`select_related()` with no names would join
+    every foreign key that cannot be null)."""
+
+    def build() -> QuerySet:
+        cls = apps.get_model(model) if isinstance(model, str) else model
+        rows = cls._default_manager.filter(**{field: Param(param)})
+        return rows.select_related(*related) if related else rows
+
+    return CompiledQuery(build)
 
 
 @dataclass(frozen=True)
