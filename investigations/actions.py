@@ -38,6 +38,7 @@ from investigations.models import (
     TimelineEvent,
     TimelineKind,
     exploitation_bits,
+    search_text,
 )
 from slaverycases.accounts.actions import sharing_group
 from slaverycases.accounts.roles import SUPERVISOR, works_cases
@@ -132,6 +133,16 @@ def victims_open_case_refresh(investigation: Investigation) -> None:
     )
 
 
+def search_text_refresh(case_ids: Iterable[int]) -> None:
+    """Rewrite these cases' search_text after their title or the names of their suspects or
+    victims changed (querysets.case_search_texts); in the caller's transaction."""
+    from investigations.querysets import case_search_texts
+
+    texts = case_search_texts(sorted(set(case_ids)))
+    for pk, text in texts.items():
+        Investigation.objects.filter(pk=pk).exclude(search_text=text).update(search_text=text)
+
+
 def record_on_case(
     investigation: Investigation,
     *,
@@ -205,6 +216,7 @@ def investigation_create(
         location=location,
         reported_at=reported_at,
         exploitation_bits=exploitation_bits(exploitation_types),
+        search_text=search_text([title]),
         created_by=actor,
         created_at=now,
         updated_at=now,
@@ -259,6 +271,8 @@ def investigation_update(
         )
     inv.exploitation_bits = exploitation_bits(wanted)
     save_investigation(inv, ["title", "summary", "source", "location", "exploitation_bits"])
+    if "title" in changed:
+        search_text_refresh([inv.pk])
     if changed:
         record_on_case(
             inv,
@@ -490,6 +504,7 @@ def suspect_add(investigation: Investigation, *, actor: User, **fields: Any) -> 
         raise NotPermitted("You cannot add suspects to this investigation.")
     suspect = Suspect.objects.create(investigation=inv, created_by=actor, **fields)
     save_investigation(inv, [])
+    search_text_refresh([inv.pk])
     record_on_case(
         inv,
         actor=actor,
@@ -516,6 +531,8 @@ def suspect_update(
         raise DomainError("The charge cannot be before the arrest.")
     suspect.save(update_fields=list(fields))
     save_investigation(inv, [])
+    if {"name", "aliases"} & set(changed):
+        search_text_refresh([inv.pk])
     if changed:
         labels = ", ".join(Suspect._meta.get_field(n).verbose_name for n in changed)
         record_on_case(

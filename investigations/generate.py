@@ -38,6 +38,7 @@ from investigations.models import (
     SupervisoryReview,
     TimelineEvent,
     exploitation_bits,
+    search_text,
 )
 from referrals.models import DutyToNotify, NrmReferral
 from safeguarding.models import Contact, Relocation, SafeguardingPlan
@@ -245,7 +246,7 @@ SCHEMA: dict[str, tuple[type[models.Model], list[str]]] = {
             "crime_recorded_at "
             "allocated_at started_at closure_requested_at closed_at oic_id supervisor_id "
             "outcome nfa_reason outcome_rationale created_by_id created_at updated_at version "
-            "review_due_on"
+            "review_due_on search_text"
         ),
     ),
     "expl": (InvestigationExploitation, _cols("id investigation_id type")),
@@ -382,6 +383,8 @@ def _fmt(value: Any) -> str:
         return "\\N"
     kind = type(value)
     if kind is str:
+        if "\n" in value or "\\" in value or "\t" in value:  # (search_text is one per line)
+            return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
         return value
     if kind is bool:
         return "t" if value else "f"
@@ -641,13 +644,15 @@ class Generator:
                 nfa = pick_nfa(rng) if outcome == "nfa" else ""
             rationale = f"Closed: {outcome.replace('_', ' ')} after review of the evidence."
         last = closed_at or requested_at or begin or reported
+        title = f"{'/'.join(sorted(types)).title()} exploitation, {town}"
+        inv_row = len(t["inv"].rows)
         t["inv"].rows.append(
             (
                 inv_id,
                 "",  # the reference, numbered when the batch is written
                 unit.force_id,
                 unit.unit_id,
-                f"{'/'.join(sorted(types)).title()} exploitation, {town}",
+                title,
                 f"Report from {source.replace('_', ' ')} of suspected exploitation in {town}.",
                 source,
                 town,
@@ -672,6 +677,7 @@ class Generator:
                 c.ts(last),
                 1,
                 None if closed_at is None else _review_due(c.date(closed_at), not_recorded),
+                "",  # search_text: with the victims' names, below
             )
         )
         t["timeline"].rows.append(
@@ -765,11 +771,14 @@ class Generator:
         # Victims -------------------------------------------------------------------------
         recent = age_days < 730 or closed_at is None
         case_end = closed_at or now
+        first_victim = len(t["victim"].rows)
         for v in range(pick_victims(rng)):
             self.victim(
                 rng, t, unit, inv_id, v, types, reported, recorded_at, started_at,
                 closed_at, case_end, stage, outcome, oic, lead, recent, not_recorded,
             )  # fmt: skip
+        names = [row[1] for row in t["victim"].rows[first_victim:]]  # (generated: no aliases)
+        t["inv"].rows[inv_row] = (*t["inv"].rows[inv_row][:-1], search_text([title, *names]))
 
     def victim(
         self,

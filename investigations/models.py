@@ -151,6 +151,11 @@ class Investigation(models.Model):
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every change: an edit made on an older copy is refused"
     )
+    # What the list's free-text search matches (querysets.search): the title, the suspects' and
+    # victims' names and aliases, upper case, one per line; kept by the actions that write them
+    # (actions.search_text_refresh). On PostgreSQL one GIN index on (unit, trigrams of this text)
+    # gives a unit's matching cases, however common the name searched for (migration 0009).
+    search_text = models.TextField(default="", blank=True, editable=False)
     review_due_on = models.DateField(
         "retention review due",
         null=True,
@@ -244,6 +249,12 @@ class Investigation(models.Model):
         if self.started_at is None:
             return None
         return (self.started_at - self.reported_at).days
+
+
+def search_text(parts: Iterable[str]) -> str:
+    """A case's `search_text` from its parts (the title, names, aliases): the search upper-cases
+    what it is given in the same way, so the match ignores case on every database."""
+    return "\n".join(part.upper() for part in parts if part)
 
 
 class InvestigationExploitation(models.Model):

@@ -88,33 +88,18 @@ class InvestigationQuerySet(models.QuerySet):
         ).prefetch_related(*lookups)
 
     def search(self, text: str) -> InvestigationQuerySet:
-        """By reference, title or suspect name (and victim name: victims/apps.py registers
-        it). The matching ids are found first, each through its own index (the trigram indexes
-        of migration 0005 on PostgreSQL), then looked up by id: no row-by-row test of every
-        visible case."""
+        """By reference, or by a part of the title or of a suspect's or victim's name or alias
+        (the case's `search_text`, which victims/apps.py adds victims to), ignoring case."""
         text = text.strip()
         if not text:
             return self
-        return self.search_for(text, text.upper())
+        return self.search_for(text.upper())
 
-    def search_for(self, text: Any, reference: Any) -> InvestigationQuerySet:
-        """`search` with its two values given: the stripped text and the reference it would
-        be (its upper case); Params for the compiled list (ListShape)."""
-        from investigations.models import Suspect
-
-        people = (
-            Suspect.objects.filter(name__icontains=text)
-            .order_by()
-            .values("investigation_id")
-            .union(*[extra(text) for extra in _search_extensions])
-        )
-        if connection.vendor == "postgresql":
-            found: Q = Q(EqualsAny(F("pk"), ArraySubquery(people)))
-        else:
-            found = Q(pk__in=people)
-        # Each arm has its index (reference, the title's trigrams, the id), so PostgreSQL ORs
-        # the index results and ANDs them with the rest of the query's (the unit, the status).
-        return self.filter(Q(reference=reference) | Q(title__icontains=text) | found)
+    def search_for(self, text: Any) -> InvestigationQuerySet:
+        """`search` given the stripped text in upper case (a Param for the compiled list, see
+        ListShape). A unit's matches come from one GIN index on (unit, trigrams of the search
+        text), so a name common nationwide costs no more than its matches in the unit."""
+        return self.filter(Q(reference=text) | Q(search_text__contains=text))
 
     def filtered(self, **filters: Any) -> InvestigationQuerySet:
         qs = self
@@ -428,7 +413,7 @@ def _list_parts(shape: ListShape) -> list[InvestigationQuerySet]:
     }
     parts = [part.filtered(**filters) for part in parts]
     if shape.search:
-        parts = [part.search_for(Param("q"), Param("reference")) for part in parts]
+        parts = [part.search_for(Param("q")) for part in parts]
     return parts
 
 
@@ -522,14 +507,38 @@ def compiled_list_rows(
     if shape.oic:
         values["oic"] = int(filters["oic"])
     if shape.search:
-        values.update(q=text, reference=text.upper())
+        values.update(q=text.upper())
     return CompiledVisibleRows(user, shape, values)
 
 
-# Other apps (victims) add their own search here: a function of the text returning a queryset
-# of matching investigation ids (`.values("investigation_id")`); see victims/apps.py.
+# Other apps (victims) add the words a case is found by: a function of a list of investigation
+# ids returning {investigation id: [names and aliases]}; see victims/apps.py.
 _search_extensions: list[Any] = []
 
 
-def register_search_extension(condition_for_text: Any) -> None:
-    _search_extensions.append(condition_for_text)
+def register_search_extension(terms_for_cases: Any) -> None:
+    _search_extensions.append(terms_for_cases)
+
+
+def case_search_texts(case_ids: list[int]) -> dict[int, str]:
+    """The `search_text` each of these cases should hold: its title, its suspects' names and
+    aliases, and what the extensions add (victims' names and aliases). A fixed number of
+    queries whatever the number of cases."""
+    from investigations.models import Investigation, Suspect, search_text
+
+    parts: dict[int, list[str]] = {
+        pk: [title]
+        for pk, title in Investigation.objects.filter(pk__in=case_ids).values_list("pk", "title")
+    }
+    suspects = (
+        Suspect.objects.filter(investigation_id__in=case_ids)
+        .order_by("investigation_id", "pk")
+        .values_list("investigation_id", "name", "aliases")
+    )
+    for pk, name, aliases in suspects:
+        parts[pk] += [name, aliases]
+    for terms_for_cases in _search_extensions:
+        for pk, words in terms_for_cases(case_ids).items():
+            if pk in parts:
+                parts[pk] += words
+    return {pk: search_text(words) for pk, words in parts.items()}

@@ -11,7 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from investigations import access as case_access
-from investigations.actions import lock_investigation, record_on_case, save_investigation
+from investigations.actions import (
+    lock_investigation,
+    record_on_case,
+    save_investigation,
+    search_text_refresh,
+)
 from investigations.models import (
     MODERN_SLAVERY_OFFENCES,
     Investigation,
@@ -145,6 +150,7 @@ def victims_add_to_investigation(
         created.append(involvement)
     # The case is open (locked open_only above): its victims are on the safeguarding board.
     Victim.objects.filter(pk__in=[i.victim_id for i in created]).update(in_open_case=True)
+    search_text_refresh([inv.pk])
     if inv.crime_recorded_at is None:
         inv.crime_recorded_at = timezone.now()
     save_investigation(inv, ["crime_recorded_at"])
@@ -396,6 +402,9 @@ def victim_update(victim: Victim, *, actor: User, expected_version: int, **field
         setattr(locked, name, value)
     locked.version += 1
     locked.save(update_fields=[*fields, "version"])
+    if {"name", "aliases"} & set(changed):
+        # every case the victim is in, seen by this user or not
+        search_text_refresh(locked.involvements.values_list("investigation_id", flat=True))
     audit_record(actor=actor, action=AuditAction.ALTERATION, obj=locked, detail={"fields": changed})
     return locked
 

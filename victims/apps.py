@@ -8,9 +8,9 @@ class VictimsConfig(AppConfig):
     def ready(self) -> None:
         from investigations.querysets import register_search_extension
         from investigations.views import register_closure_fact_extension, register_detail_extension
-        from victims.querysets import victim_search_condition
+        from victims.querysets import case_victim_terms
         from victims.views import case_closure_facts, case_victims_section
 
-        register_search_extension(victim_search_condition)
+        register_search_extension(case_victim_terms)
         register_detail_extension(case_victims_section)
         register_closure_fact_extension(case_closure_facts)

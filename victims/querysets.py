@@ -53,13 +53,20 @@ class VictimQuerySet(models.QuerySet):
         return self.filter(same_person).order_by("name", "id")[:5]
 
 
-def victim_search_condition(text: str) -> Any:
-    """Investigation search by victim name or alias (registered with investigations.querysets):
-    the ids of the investigations such a victim is in."""
-    from victims.models import Involvement, Victim
+def case_victim_terms(case_ids: list[int]) -> dict[int, list[str]]:
+    """The victims' names and aliases each case is found by in the investigation search
+    (registered with investigations.querysets): one query."""
+    from victims.models import Involvement
 
-    victims = Victim.objects.filter(Q(name__icontains=text) | Q(aliases__icontains=text))
-    return Involvement.objects.filter(victim__in=victims).order_by().values("investigation_id")
+    terms: dict[int, list[str]] = {}
+    rows = (
+        Involvement.objects.filter(investigation_id__in=case_ids)
+        .order_by("investigation_id", "pk")
+        .values_list("investigation_id", "victim__name", "victim__aliases")
+    )
+    for pk, name, aliases in rows:
+        terms.setdefault(pk, []).extend((name, aliases))
+    return terms
 
 
 def _victims_rows(model_name: str, case_field: str, *related: str) -> CompiledQuery:

@@ -1,0 +1,139 @@
+"""The list's free-text search reads Investigation.search_text: every action that writes a title,
+a suspect's or a victim's name or alias keeps it, in the same transaction, for every case the
+name is in; generated data and the migration's fill write the same text as the actions."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+
+from investigations import actions
+from investigations.models import Investigation, SuspectRole
+from investigations.querysets import case_search_texts
+from tests import factories
+from tests.victims.test_actions import add_victims, person
+from victims import actions as victim_actions
+
+pytestmark = pytest.mark.django_db
+
+
+def found(user, text: str) -> set[str]:
+    return set(Investigation.objects.visible_to(user).search(text).values_list("title", flat=True))
+
+
+def stored_matches_composed(*cases: Investigation) -> None:
+    stored = dict(
+        Investigation.objects.filter(pk__in=[c.pk for c in cases]).values_list("pk", "search_text")
+    )
+    assert stored == case_search_texts([c.pk for c in cases])
+
+
+@pytest.fixture
+def case(officer, supervisor):
+    return factories.investigation(
+        officer, stage="allocated", supervisor=supervisor, title="Car wash in Stockport"
+    )
+
+
+def test_a_case_is_found_by_its_title_suspects_and_victims_ignoring_case(
+    client, case, officer, supervisor
+):
+    other = factories.investigation(officer, title="Nail bar in Bury")
+    actions.suspect_add(
+        case, actor=officer, name="Viktor Krasniqi", aliases="The Boss", role=SuspectRole.PRINCIPAL
+    )
+    add_victims(case, officer, person("Andrei Ionescu", aliases="Andy"))
+    for text in ("stockport", "KRASNIQI", "the boss", "Ionescu", "andy", "  wash in "):
+        assert found(officer, text) == {"Car wash in Stockport"}, text
+    assert found(officer, "bury") == {"Nail bar in Bury"}
+    assert found(officer, "Leeds") == set()
+    # A search never matches across two names: they are stored one per line.
+    assert found(officer, "Krasniqi The") == set()
+    assert found(supervisor, "ionescu") == {"Car wash in Stockport"}
+    client.force_login(officer)
+    page = client.get("/investigations/", {"q": "ionescu"}).content.decode()
+    assert case.reference in page and other.reference not in page
+    stored_matches_composed(case, other)
+
+
+def test_renaming_replaces_the_old_words(case, officer):
+    suspect = actions.suspect_add(case, actor=officer, name="Viktor Krasniqi", role="principal")
+    case.refresh_from_db()
+    actions.suspect_update(suspect, actor=officer, expected_version=case.version, name="V Gashi")
+    case.refresh_from_db()
+    actions.investigation_update(
+        case,
+        actor=officer,
+        expected_version=case.version,
+        title="Hand car wash, Hazel Grove",
+        summary=case.summary,
+        source=case.source,
+        location=case.location,
+        exploitation_types=["labour"],
+    )
+    (involvement,) = add_victims(case, officer, person("Andrei Ionescu"))
+    victim_actions.victim_update(
+        involvement.victim, actor=officer, expected_version=1, name="Andrei Popescu"
+    )
+    for gone in ("krasniqi", "stockport", "ionescu"):
+        assert found(officer, gone) == set(), gone
+    for now in ("gashi", "hazel grove", "popescu"):
+        assert found(officer, now) == {"Hand car wash, Hazel Grove"}, now
+    stored_matches_composed(case)
+
+
+def test_a_victims_new_name_reaches_cases_the_editor_cannot_see(
+    case, officer, other_force_officer, people
+):
+    (involvement,) = add_victims(case, officer, person("Andrei Ionescu"))
+    elsewhere = factories.investigation(
+        other_force_officer,
+        stage="allocated",
+        supervisor=people["supervisor.wyp"],
+        title="Farm in Wakefield",
+    )
+    victim = involvement.victim
+    add_victims(elsewhere, other_force_officer, person(victim.name, existing_victim=victim))
+    assert found(officer, "wakefield") == set()  # not shared with GMP
+    victim_actions.victim_update(victim, actor=officer, expected_version=1, aliases="Andi")
+    assert found(other_force_officer, "andi") == {"Farm in Wakefield"}
+    assert found(officer, "andi") == {"Car wash in Stockport"}
+    stored_matches_composed(case, elsewhere)
+
+
+def test_a_refused_change_leaves_the_search_text_as_it_was(case, officer):
+    suspect = actions.suspect_add(case, actor=officer, name="Viktor Krasniqi", role="principal")
+    before = Investigation.objects.get(pk=case.pk).search_text
+    with pytest.raises(Exception, match="arrest"):
+        actions.suspect_update(
+            suspect,
+            actor=officer,
+            expected_version=Investigation.objects.get(pk=case.pk).version,
+            name="Someone Else",
+            arrested_at=timezone.now(),
+            charged_at=timezone.now() - timedelta(days=1),
+        )
+    assert Investigation.objects.get(pk=case.pk).search_text == before
+    assert found(officer, "someone") == set()
+
+
+def test_generated_cases_and_the_migrations_fill_write_what_the_actions_would(people):
+    from tests.investigations.test_generate_cases import generate
+
+    generate(60)
+    cases = list(Investigation.objects.all())
+    assert all(c.search_text.startswith(c.title.upper()) for c in cases)
+    assert any("\n" in c.search_text for c in cases)  # with victims' names
+    stored_matches_composed(*cases)
+
+    Investigation.objects.update(search_text="")
+    migration = importlib.import_module("investigations.migrations.0009_search_text")
+    migration.fill_search_text(apps, None)
+    stored_matches_composed(*cases)
+    some = next(c for c in cases if "\n" in c.search_text)
+    name = some.search_text.split("\n")[1].lower()
+    assert some.pk in set(Investigation.objects.search(name).values_list("pk", flat=True))
