@@ -3,9 +3,10 @@
 `manage.py benchmark --json FILE` drives it. Against the current database it signs in as an
 officer, a supervisor and a safeguarding lead and times, with a warm-up and N requests each,
 through the real WSGI stack (slaverycases.wsgi's application, middleware and all): the
-investigation list (default, filtered, searched, page 500), the case page of the visible case
-with the most victims, the flag queue, the safeguarding board, the dashboard of each role and
-the case's PDF; `scan_flags` first, in its own process (so that the flag queue has flags).
+investigation list (default, filtered, searched by a town and by a common surname, page 500),
+the case page of the visible case with the most victims, the flag queue, the safeguarding
+board, the dashboard of each role and the case's PDF; `scan_flags` first, in its own process
+(so that the flag queue has flags).
 For each page: p50, p95 and max time (time.perf_counter around the WSGI call, the response
 consumed and closed), the number of SQL queries (an execute wrapper), and the time of the SQL
 query that produces the page's main rows, built from the same querysets and access functions
@@ -37,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,6 +96,7 @@ PAGE_NAMES = [
     "list",
     "list_filtered",
     "list_search",
+    "list_search_name",
     "list_page500",
     "list_type",
     "list_type_page500",
@@ -461,6 +464,17 @@ def search_term(user: User) -> str:
     return (long_words or words or ["a"])[-1]
 
 
+def common_surname() -> str:
+    """The commonest last word of the newest 2,000 victims' names: a name found all over the
+    country (in generated data, about one victim in forty), which the search must find in the
+    unit's cases without first finding it everywhere."""
+    from victims.models import Victim
+
+    names = Victim.objects.order_by("-pk").values_list("name", flat=True)[:2000]
+    counts = Counter(name.split()[-1] for name in names if name.split())
+    return counts.most_common(1)[0][0] if counts else "Smith"
+
+
 def build_pages(users: dict[str, User], *, search: str = "") -> tuple[list[Page], dict[str, Any]]:
     """The pages to time, each with its main query; and the case they are about."""
     officer, supervisor, lead = users[OFFICER], users[SUPERVISOR], users[SAFEGUARDING]
@@ -493,6 +507,8 @@ def build_pages(users: dict[str, User], *, search: str = "") -> tuple[list[Page]
         ["status under investigation, labour exploitation"],
     )
     add_list("list_search", {"q": term}, [f"search {term!r}"])
+    surname = common_surname()
+    add_list("list_search_name", {"q": surname}, [f"search {surname!r} (a common surname)"])
     add_list("list_page500", {"page": str(DEEP_PAGE)}, [])
     add_list("list_type", {"exploitation": "sexual"}, ["sexual exploitation alone"])
     add_list(
