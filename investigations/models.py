@@ -153,8 +153,8 @@ class Investigation(models.Model):
     )
     # What the list's free-text search matches (querysets.search): the title, the suspects' and
     # victims' names and aliases, upper case, one per line; kept by the actions that write them
-    # (actions.search_text_refresh). On PostgreSQL one GIN index on (unit, trigrams of this text)
-    # gives a unit's matching cases, however common the name searched for (migration 0009).
+    # (actions.search_text_refresh). On PostgreSQL a trigram GIN index on it, ANDed with the
+    # unit's index, gives a unit's matching cases without reading victims (migration 0009).
     search_text = models.TextField(default="", blank=True, editable=False)
     review_due_on = models.DateField(
         "retention review due",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -84,8 +85,12 @@ class CompiledQuery(Generic[M]):
     model queryset's instances, `rows` a values() or values_list() queryset's rows as tuples,
     `count` the number of rows any of them gives."""
 
-    def __init__(self, build: Callable[[], QuerySet[M]]) -> None:
+    def __init__(self, build: Callable[[], QuerySet[M]], *, prepare: bool = True) -> None:
+        """`prepare=False`: never kept as a prepared statement (DB_PREPARED_STATEMENTS), so
+        PostgreSQL plans each run with its values. For a statement whose best plan depends on
+        a value the generic plan cannot see: a LIKE pattern's selectivity."""
         self._build = build
+        self._prepare = prepare
         self._plans: dict[str, _Plan] = {}
         self._counts: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -148,8 +153,24 @@ class CompiledQuery(Generic[M]):
         if sql is None:
             sql = self._counts[using] = f"SELECT COUNT(*) FROM ({plan.sql}) counted"  # noqa: S608
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, self._params(plan, values))
+            self._execute(cursor, sql, self._params(plan, values))
             return int(cursor.fetchone()[0])
+
+    def _execute(self, cursor: Any, sql: str, params: list[Any]) -> None:
+        if self._prepare or cursor.db.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return
+
+        # Django's cursor.execute without psycopg's preparation: through the same execute
+        # wrappers, error wrapping and (when queries are logged) query log.
+        def unprepared(sql: str, params: Any, many: bool, context: Any) -> Any:
+            cursor.db.validate_no_broken_transaction()
+            with cursor.db.wrap_database_errors:
+                return cursor.cursor.execute(sql, params, prepare=False)
+
+        logged = cursor.debug_sql(sql, params) if hasattr(cursor, "debug_sql") else nullcontext()
+        with logged:
+            cursor._execute_with_wrappers(sql, params, many=False, executor=unprepared)
 
     @staticmethod
     def _params(plan: _Plan, values: Mapping[str, Any]) -> list[Any]:
@@ -162,7 +183,7 @@ class CompiledQuery(Generic[M]):
         params = self._params(plan, values)
         connection = connections[using]
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            self._execute(cursor, plan.sql, params)
             rows: Iterable[Any] = cursor.fetchall()
         if plan.converters:
             rows = _converted(rows, plan.converters, connection)

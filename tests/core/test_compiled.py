@@ -219,3 +219,34 @@ def test_compiled_insert_writes_the_row_save_writes(officer, django_assert_num_q
     assert AuditEvent.objects.get(pk=second.pk).ip_address is None
     with pytest.raises(TypeError, match="expressions"):
         CompiledInsert(AuditEvent).insert(event(at=Now()))
+
+
+def test_a_statement_compiled_with_prepare_false_is_never_prepared_and_still_logged(
+    case_with_offences, django_assert_num_queries
+):
+    """The list's searches are planned with each run's text (prepare=False): psycopg keeps a
+    statement run 5 times as a prepared statement, whose generic plan cannot see the text."""
+    kept = CompiledQuery(
+        lambda: Offence.objects.filter(investigation_id=Param("case")).values_list("pk")
+    )
+    planned = CompiledQuery(
+        lambda: Offence.objects.filter(investigation_id=Param("case")).values_list(
+            "pk", "crime_reference"
+        ),
+        prepare=False,
+    )
+    expected = list(
+        Offence.objects.filter(investigation=case_with_offences).values_list(
+            "pk", "crime_reference"
+        )
+    )
+    with django_assert_num_queries(30):  # every run goes through the query log
+        for _ in range(10):
+            assert sorted(kept.rows(case=case_with_offences.pk)) == [(pk,) for pk, _ in expected]
+            assert sorted(planned.rows(case=case_with_offences.pk)) == sorted(expected)
+            assert planned.count(case=case_with_offences.pk) == len(expected)
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [s for (s,) in cursor.fetchall() if "investigations_offence" in s]
+    assert len(statements) == 1  # the kept one, prepared after 5 runs
+    assert "crime_reference" not in statements[0]
