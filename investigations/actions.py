@@ -135,10 +135,18 @@ def victims_open_case_refresh(investigation: Investigation) -> None:
 
 def search_text_refresh(case_ids: Iterable[int]) -> None:
     """Rewrite these cases' search_text after their title or the names of their suspects or
-    victims changed (querysets.case_search_texts); in the caller's transaction."""
+    victims changed (querysets.case_search_texts); in the caller's transaction. The cases are
+    locked first (in id order), so the names are read after any other change to a case has
+    committed: a suspect added while a victim of the case is renamed is not lost."""
     from investigations.querysets import case_search_texts
 
-    texts = case_search_texts(sorted(set(case_ids)))
+    ids = list(
+        Investigation.objects.filter(pk__in=set(case_ids))
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    texts = case_search_texts(ids)
     for pk, text in texts.items():
         Investigation.objects.filter(pk=pk).exclude(search_text=text).update(search_text=text)
 

@@ -387,7 +387,9 @@ def custody_event_record_s45(
 def victim_update(victim: Victim, *, actor: User, expected_version: int, **fields: Any) -> Victim:
     from victims.access import may_change_victim
 
-    locked = Victim.objects.select_for_update().get(pk=victim.pk)
+    # NO KEY UPDATE: a case adding this victim (an involvement's foreign key share-locks the
+    # victim) while this edit waits for that case's lock (search_text_refresh) is no deadlock.
+    locked = Victim.objects.select_for_update(no_key=True).get(pk=victim.pk)
     cases = list(
         Investigation.objects.visible_to(actor).filter(involvements__victim=locked).distinct()
     )

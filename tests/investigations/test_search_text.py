@@ -5,18 +5,23 @@ name is in; generated data and the migration's fill write the same text as the a
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.db import connection, transaction
 from django.utils import timezone
 
 from investigations import actions
 from investigations.models import Investigation, SuspectRole
 from investigations.querysets import case_search_texts
+from slaverycases.accounts.models import User
 from tests import factories
 from tests.victims.test_actions import add_victims, person
 from victims import actions as victim_actions
+from victims.models import Victim
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +142,70 @@ def test_generated_cases_and_the_migrations_fill_write_what_the_actions_would(pe
     some = next(c for c in cases if "\n" in c.search_text)
     name = some.search_text.split("\n")[1].lower()
     assert some.pk in set(Investigation.objects.search(name).values_list("pk", flat=True))
+
+
+def _until_a_session_waits_for_a_lock(timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # (one per transaction otherwise)
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)  # polling a condition, not waiting a fixed time
+    raise AssertionError("no session waited for the case's lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_victim_renamed_while_a_suspect_is_added_keeps_both_names(transactional_db, people):
+    """The rename reads the case's names only once it holds the case's lock: it waits for the
+    suspect's transaction instead of writing a text read before that suspect existed."""
+    officer, supervisor = people["officer.gmp"], people["supervisor.gmp"]
+    case = factories.investigation(officer, stage="allocated", supervisor=supervisor, title="Farm")
+    (involvement,) = add_victims(case, officer, person("Andrei Ionescu"))
+    suspect_added = threading.Event()
+    errors: list[BaseException] = []
+
+    def add_suspect() -> None:  # holds the case's lock until the rename waits for it
+        try:
+            with transaction.atomic():
+                actions.suspect_add(
+                    Investigation.objects.get(pk=case.pk),
+                    actor=User.objects.get(pk=officer.pk),
+                    name="Viktor Krasniqi",
+                    role=SuspectRole.PRINCIPAL,
+                )
+                suspect_added.set()
+                _until_a_session_waits_for_a_lock()
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(exc)
+            suspect_added.set()
+        finally:
+            connection.close()
+
+    def rename() -> None:
+        try:
+            assert suspect_added.wait(timeout=30)
+            victim_actions.victim_update(
+                Victim.objects.get(pk=involvement.victim_id),
+                actor=User.objects.get(pk=officer.pk),
+                expected_version=1,
+                name="Andrei Popescu",
+            )
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add_suspect), threading.Thread(target=rename)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    text = Investigation.objects.get(pk=case.pk).search_text
+    assert "VIKTOR KRASNIQI" in text and "ANDREI POPESCU" in text, text
+    stored_matches_composed(case)
