@@ -214,8 +214,9 @@ def investigation_create(
         raise DomainError("The date of the report must be today or in the past.")
     force = unit.force
     now = timezone.now()
+    reference = _next_reference(force.code, timezone.localdate(now).year)
     investigation = Investigation.objects.create(
-        reference=_next_reference(force.code, timezone.localdate(now).year),
+        reference=reference,
         force=force,
         unit=unit,
         title=title,
@@ -224,7 +225,7 @@ def investigation_create(
         location=location,
         reported_at=reported_at,
         exploitation_bits=exploitation_bits(exploitation_types),
-        search_text=search_text([title]),
+        search_text=search_text([reference, title]),
         created_by=actor,
         created_at=now,
         updated_at=now,

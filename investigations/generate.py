@@ -559,7 +559,9 @@ class Generator:
                 number = numbers[key]
                 numbers[key] = number + 1
                 row = inv.rows[i]
-                inv.rows[i] = (row[0], f"{key[0]}-{key[1]}-{number:06d}", *row[2:])
+                reference = f"{key[0]}-{key[1]}-{number:06d}"
+                # search_text (the last column) starts with the reference, as case_search_texts
+                inv.rows[i] = (row[0], reference, *row[2:-1], search_text([reference, row[-1]]))
             return written + write_tables({"inv": inv})
 
     # One case ---------------------------------------------------------------------------

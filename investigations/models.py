@@ -151,10 +151,11 @@ class Investigation(models.Model):
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every change: an edit made on an older copy is refused"
     )
-    # What the list's free-text search matches (querysets.search): the title, the suspects' and
-    # victims' names and aliases, upper case, one per line; kept by the actions that write them
-    # (actions.search_text_refresh). On PostgreSQL a trigram GIN index on it, ANDed with the
-    # unit's index, gives a unit's matching cases without reading victims (migration 0009).
+    # What the list's free-text search matches (querysets.search): the reference, the title,
+    # the suspects' and victims' names and aliases, upper case, one per line; kept by the
+    # actions that write them (actions.search_text_refresh). On PostgreSQL a GIN index on the
+    # unit's id joined to each three characters of it gives a unit's matching cases without
+    # reading victims or other units' cases (migrations 0009, 0010).
     search_text = models.TextField(default="", blank=True, editable=False)
     review_due_on = models.DateField(
         "retention review due",
@@ -252,8 +253,9 @@ class Investigation(models.Model):
 
 
 def search_text(parts: Iterable[str]) -> str:
-    """A case's `search_text` from its parts (the title, names, aliases): the search upper-cases
-    what it is given in the same way, so the match ignores case on every database."""
+    """A case's `search_text` from its parts (the reference, title, names, aliases): the
+    search upper-cases what it is given in the same way, so the match ignores case on every
+    database."""
     return "\n".join(part.upper() for part in parts if part)
 
 

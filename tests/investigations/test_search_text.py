@@ -17,6 +17,7 @@ from django.utils import timezone
 from investigations import actions
 from investigations.models import Investigation, SuspectRole
 from investigations.querysets import case_search_texts
+from slaverycases.accounts.actions import unit_ensure
 from slaverycases.accounts.models import User
 from tests import factories
 from tests.victims.test_actions import add_victims, person
@@ -55,6 +56,9 @@ def test_a_case_is_found_by_its_title_suspects_and_victims_ignoring_case(
     for text in ("stockport", "KRASNIQI", "the boss", "Ionescu", "andy", "  wash in "):
         assert found(officer, text) == {"Car wash in Stockport"}, text
     assert found(officer, "bury") == {"Nail bar in Bury"}
+    # By its reference, or a part of it (its last digits)
+    assert found(officer, case.reference.lower()) == {"Car wash in Stockport"}
+    assert found(officer, case.reference[-7:]) == {"Car wash in Stockport"}
     assert found(officer, "Leeds") == set()
     # A search never matches across two names: they are stored one per line.
     assert found(officer, "Krasniqi The") == set()
@@ -131,17 +135,52 @@ def test_generated_cases_and_the_migrations_fill_write_what_the_actions_would(pe
 
     generate(60)
     cases = list(Investigation.objects.all())
-    assert all(c.search_text.startswith(c.title.upper()) for c in cases)
-    assert any("\n" in c.search_text for c in cases)  # with victims' names
+    assert all(c.search_text.startswith(f"{c.reference}\n{c.title.upper()}") for c in cases)
+    assert any(c.search_text.count("\n") > 1 for c in cases)  # with victims' names
     stored_matches_composed(*cases)
 
+    # 0009 wrote the titles and names; 0010 puts each case's reference first, once.
     Investigation.objects.update(search_text="")
-    migration = importlib.import_module("investigations.migrations.0009_search_text")
-    migration.fill_search_text(apps, None)
+    importlib.import_module("investigations.migrations.0009_search_text").fill_search_text(
+        apps, None
+    )
+    without_references = dict(Investigation.objects.values_list("pk", "search_text"))
+    assert not any(without_references[c.pk].startswith(c.reference) for c in cases)
+    keys = importlib.import_module("investigations.migrations.0010_search_keys")
+    with connection.schema_editor(atomic=False) as editor:
+        keys.add_references(apps, editor)
+        keys.add_references(apps, editor)  # (run twice: no second reference)
     stored_matches_composed(*cases)
-    some = next(c for c in cases if "\n" in c.search_text)
-    name = some.search_text.split("\n")[1].lower()
+    some = next(c for c in cases if c.search_text.count("\n") > 1)
+    name = some.search_text.split("\n")[2].lower()
     assert some.pk in set(Investigation.objects.search(name).values_list("pk", flat=True))
+    with connection.schema_editor(atomic=False) as editor:
+        keys.remove_references(apps, editor)
+    assert dict(Investigation.objects.values_list("pk", "search_text")) == without_references
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index")
+def test_a_search_in_a_unit_reads_the_units_search_keys(case, officer):
+    """The condition the list adds to the unit's part is the expression of the index of
+    migration 0010 (the planner would read it rather than every case), and only the unit's
+    cases holding the text pass it."""
+    from investigations.querysets import SearchKeysMatch
+
+    elsewhere = factories.investigation(
+        officer, title="Car wash in Stockport", unit=unit_ensure(force=officer.force, name="Other")
+    )
+    keys = Investigation.objects.filter(SearchKeysMatch(officer.unit_id, "STOCKPORT"))
+    assert set(keys.values_list("pk", flat=True)) == {case.pk}
+    assert "STOCKPORT" in Investigation.objects.get(pk=elsewhere.pk).search_text
+    assert set(
+        Investigation.objects.filter(SearchKeysMatch(officer.unit_id, "WASH IN ST")).values_list(
+            "pk", flat=True
+        )
+    ) == {case.pk}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = keys.filter(search_text__contains="STOCKPORT").explain()
+    assert "inv_unit_search_keys" in plan, plan
 
 
 def _until_a_session_waits_for_a_lock(timeout: float = 30) -> None:

@@ -169,8 +169,13 @@ def test_the_compiled_list_gives_the_counts_and_pages_of_the_querysets(
     actions.suspect_add(own[0], actor=officer, name="Vasile Lupu 50%_off", role="controller")
     recorded = factories.investigation(officer, stage="recorded", supervisor=supervisor)
     add_victims(recorded, officer, person("Ioana Lupu"))
+    add_victims(recorded, officer, person("Arbër Hoxha"))
     filter_sets = [
         {"q": "shared"},
+        {"q": "arbër"},  # not ASCII, in lower case
+        {"q": "hidden"},  # another unit's case, not shared
+        {"q": "lu"},  # shorter than a search key
+        {"q": own[2].reference[-9:]},  # a part of a reference
         {"q": "  Own 0 "},
         {"q": "lupu"},  # a suspect's and a victim's name
         {"q": "50%_"},
@@ -200,11 +205,13 @@ def test_the_compiled_list_gives_the_counts_and_pages_of_the_querysets(
                     assert fresh.count_at_most(limit) == _orm_rows(
                         user, filters, order
                     ).count_at_most(limit)
+                # Counted first (a search's page by its keys), and not (in list order).
+                uncounted = access.visible_list_rows(user, filters, order)
                 for start, stop in ((0, 4), (4, 8), (8, 12), (24, 28), (0, 40)):
-                    assert [state(r) for r in compiled[start:stop]] == [
-                        state(r) for r in orm[start:stop]
-                    ]
-                    compared += len(orm[start:stop])
+                    expected = [state(r) for r in orm[start:stop]]
+                    assert [state(r) for r in compiled[start:stop]] == expected
+                    assert [state(r) for r in uncounted[start:stop]] == expected
+                    compared += len(expected)
     assert compared > 100
 
     def found(text: str) -> int:
@@ -219,6 +226,7 @@ def test_the_compiled_list_gives_the_counts_and_pages_of_the_querysets(
         0,
     )
     assert found(own[2].reference.lower()) == 1
+    assert found("ARBËR") == found("hoxha") == 1
     # A page is three statements (the limited counts of the two parts, the ids, the rows).
     rows = access.visible_list_rows(officer, {}, ["-reported_at", "-id"])
     with django_assert_num_queries(4):
