@@ -313,7 +313,8 @@ SCHEMA: dict[str, tuple[type[models.Model], list[str]]] = {
         Relocation,
         _cols(
             "id victim_id relocated_on destination_type to_force_id safe_house_location "
-            "receiving_contact first_contact_within_days recorded_by_id recorded_at"
+            "receiving_contact first_contact_within_days recorded_by_id recorded_at "
+            "awaiting_contact"
         ),
     ),
     "nrm": (
@@ -1046,11 +1047,12 @@ class Generator:
         n = min(6, max(0, span // (every * DAY)))
         at = max(planned + 60, end - n * every * DAY)
         relocate = closed_at is None and rnd() < 0.01
-        next_due = last_made = None
+        next_due = last_made = made_at = None
         for _ in range(n):
             made = rnd() < 0.92
             next_due = c.day(at // DAY + every)
-            last_made = c.ts(at) if made else last_made
+            if made:
+                last_made, made_at = c.ts(at), at
             t["contact"].rows.append(
                 (
                     ids.take(Contact),
@@ -1083,6 +1085,7 @@ class Generator:
                     7,
                     lead,
                     c.ts(moved),
+                    made_at is None or made_at <= moved,  # awaiting contact (safeguarding.actions)
                 )
             )
 

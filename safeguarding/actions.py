@@ -101,7 +101,8 @@ def _lock_victim(victim: Victim) -> None:
 
 def contact_state_refresh(victim: Victim) -> None:
     """Copy the victim's latest contact (its next contact due) and latest contact made onto the
-    victim row, for the board. The row is locked first, so two contacts recorded at once leave
+    victim row, for the board, and mark their relocations recorded before that contact as no
+    longer awaiting contact. The row is locked first, so two contacts recorded at once leave
     the state of both; a contact recorded late (an earlier `at`) changes nothing it should not."""
     _lock_victim(victim)
     contacts = Contact.objects.filter(victim=victim).order_by("-at", "-id")
@@ -109,6 +110,10 @@ def contact_state_refresh(victim: Victim) -> None:
     last_made = contacts.filter(made=True).values_list("at", flat=True).first()
     Victim.objects.filter(pk=victim.pk).update(next_contact_due=latest, last_contact_at=last_made)
     victim.next_contact_due, victim.last_contact_at = latest, last_made
+    if last_made is not None:
+        Relocation.objects.filter(
+            victim=victim, awaiting_contact=True, recorded_at__lt=last_made
+        ).update(awaiting_contact=False)
 
 
 @transaction.atomic
@@ -184,6 +189,7 @@ def relocation_record(
     if relocated_on > timezone.localdate():
         raise DomainError("Date of the move must be today or in the past.")
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
+    # Awaiting contact (the default): no contact recorded so far is later than now.
     relocation = Relocation.objects.create(
         victim=victim,
         relocated_on=relocated_on,

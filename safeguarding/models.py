@@ -118,10 +118,22 @@ class Relocation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    # No contact has been made with the victim since the move was recorded: the victim's last
+    # contact made (Victim.last_contact_at) is none or not after recorded_at. Kept by
+    # actions.contact_state_refresh and relocation_record; the board reads the few awaiting
+    # relocations by their partial index instead of testing every relocation in the country.
+    awaiting_contact = models.BooleanField(default=True, editable=False)
 
     class Meta:
         ordering = ["-relocated_on", "-id"]
-        indexes = [models.Index(fields=["to_force", "relocated_on"], name="relocation_force")]
+        indexes = [
+            models.Index(fields=["to_force", "relocated_on"], name="relocation_force"),
+            models.Index(
+                fields=["relocated_on", "id"],
+                condition=models.Q(awaiting_contact=True),
+                name="relocation_awaiting",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Relocation of {self.victim_id} to {self.to_force}"

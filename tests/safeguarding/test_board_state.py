@@ -3,18 +3,21 @@ latest contact, and whether the victim is in an open case (the board lists only 
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from datetime import timedelta
 
 import psycopg
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
 from investigations import actions as case_actions
 from investigations.models import Investigation
 from safeguarding import actions
+from safeguarding.models import Relocation
 from safeguarding.querysets import board_victims, relocations_awaiting_contact
 from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_ensure
@@ -245,3 +248,53 @@ def test_a_relocation_awaits_contact_until_a_contact_is_made_after_the_move(
     contact(moved_out, wyp_lead, days_ago=0, made=True, due_in=7)  # made after the move
     assert list(relocations_awaiting_contact(safeguarding_lead)) == [into]
     assert quiet.relocations.count() == 0
+
+
+def awaiting_by_rule() -> dict[int, bool]:
+    """Each relocation's awaiting_contact by its definition: no contact made with the victim
+    after the relocation was recorded."""
+    return {
+        r.pk: r.victim.last_contact_at is None or r.victim.last_contact_at <= r.recorded_at
+        for r in Relocation.objects.select_related("victim")
+    }
+
+
+def test_generated_relocations_and_the_migrations_fill_keep_awaiting_contact(
+    people, case, officer, safeguarding_lead
+):
+    from tests.investigations.test_generate_cases import generate
+
+    generate(400, seed=3)
+    assert Relocation.objects.exists()
+    assert dict(Relocation.objects.values_list("pk", "awaiting_contact")) == awaiting_by_rule()
+
+    # And relocations of both kinds made by the actions: the fill gives each its flag back.
+    wyp = people["officer.wyp"].force
+    waiting, reached = (i.victim for i in add_victims(case, officer, person("A"), person("B")))
+    relocate(waiting, safeguarding_lead, wyp)
+    relocate(reached, safeguarding_lead, wyp)
+    contact(reached, safeguarding_lead, days_ago=0, made=True, due_in=7)
+    expected = awaiting_by_rule()
+    assert set(expected.values()) == {True, False}
+    Relocation.objects.update(awaiting_contact=True)
+    fill = importlib.import_module("safeguarding.migrations.0003_relocation_awaiting_contact")
+    with connection.schema_editor(atomic=False) as editor:
+        fill.fill_awaiting_contact(apps, editor)
+    assert dict(Relocation.objects.values_list("pk", "awaiting_contact")) == expected
+
+
+def test_a_contact_recorded_late_keeps_a_later_relocation_awaiting(
+    people, case, officer, safeguarding_lead
+):
+    """A contact entered today but made before the move (an earlier `at`) does not clear it;
+    the relocation's flag and the rule agree after every contact."""
+    wyp = people["officer.wyp"].force
+    (victim,) = (i.victim for i in add_victims(case, officer, person("Late Entry")))
+    moved = relocate(victim, safeguarding_lead, wyp)
+    Relocation.objects.filter(pk=moved.pk).update(recorded_at=timezone.now() - timedelta(days=3))
+    contact(victim, safeguarding_lead, days_ago=5, made=True, due_in=5)  # before the move
+    assert Relocation.objects.get(pk=moved.pk).awaiting_contact is True
+    assert awaiting_by_rule() == {moved.pk: True}
+    contact(victim, safeguarding_lead, days_ago=1, made=True, due_in=5)  # after it
+    assert Relocation.objects.get(pk=moved.pk).awaiting_contact is False
+    assert awaiting_by_rule() == {moved.pk: False}
