@@ -16,6 +16,21 @@ if TYPE_CHECKING:
     from slaverycases.accounts.models import User
 
 
+# What the investigation list reads of each case (querysets.with_list_columns; the template
+# investigations/list.html and its status tag).
+LIST_COLUMNS = (
+    "reference",
+    "title",
+    "status",
+    "reported_at",
+    "exploitation_bits",
+    "unit__name",
+    "oic__username",
+    "oic__first_name",
+    "oic__last_name",
+)
+
+
 class InvestigationQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> InvestigationQuerySet:
         """Need-to-know: the user's unit's cases, cases they run or supervise, and cases shared
@@ -47,8 +62,11 @@ class InvestigationQuerySet(models.QuerySet):
         ]
 
     def with_list_columns(self) -> InvestigationQuerySet:
-        # The types of exploitation come from the case row (exploitation_labels).
-        return self.select_related("unit", "oic")
+        """The columns the list shows (and sorts by), with the unit's name and the officer's.
+        The rest of the row (11 dates, the summary, the search text) is left in the database:
+        turning 25 rows' dates into Python took a tenth of a list page's time. The types of
+        exploitation come from the case row (exploitation_labels)."""
+        return self.select_related("unit", "oic").only(*LIST_COLUMNS)
 
     def for_case_page(self) -> InvestigationQuerySet:
         """The case with the people and unit its page names; its records come from

@@ -19,7 +19,8 @@ execute wrappers see every statement.
 
 Only for querysets whose SQL depends on nothing but their `Param`s: a value computed in the
 builder (`timezone.now()`, a setting read per request) would be frozen at first use: pass it
-as a `Param` instead. Prefetches, `defer()` and annotated `values()` are refused (`TypeError`).
+as a `Param` instead. Prefetches and annotated `values()` are refused (`TypeError`); `only()` and
+`defer()` leave fields to load on first use, as the ORM does.
 The tests compare every compiled read with its queryset run by the ORM.
 """
 
@@ -206,8 +207,6 @@ class CompiledQuery(Generic[M]):
             raise TypeError(f"CompiledQuery cannot run a queryset of {iterable.__name__}")
         if queryset._prefetch_related_lookups:
             raise TypeError("CompiledQuery runs one statement: no prefetch_related()")
-        if queryset.query.deferred_loading != (frozenset(), True):
-            raise TypeError("CompiledQuery reads whole rows: no defer() or only()")
         query = queryset.query
         if iterable is not ModelIterable and (query.annotation_select or query.extra_select):
             # values_list() puts annotations where they were named; Django reorders the

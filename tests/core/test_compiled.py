@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -120,13 +121,31 @@ def test_a_missing_value_and_unsupported_querysets_are_refused(case_with_offence
         query.rows(case=case_with_offences.pk)
     for build in (
         lambda: Offence.objects.filter(investigation_id=Param("case")).prefetch_related("victim"),
-        lambda: Offence.objects.filter(investigation_id=Param("case")).only("pk"),
         lambda: Offence.objects.annotate(n=Count("pk")).values_list("pk", "n"),
     ):
         with pytest.raises(TypeError):
             CompiledQuery(build).fetch(case=case_with_offences.pk)
     with pytest.raises(TypeError, match="use rows"):
         CompiledQuery(lambda: Offence.objects.values("pk")).fetch()
+
+
+def test_only_and_defer_give_the_instances_the_orm_gives(case_with_offences):
+    """Deferred fields, on the row and on a joined row, are left out as the ORM leaves them,
+    and loaded on first use as the ORM loads them."""
+    for rows in (
+        lambda case: (
+            Offence.objects.filter(investigation_id=case)
+            .select_related("recorded_by")
+            .only("offence_type", "recorded_at", "recorded_by__username")
+        ),
+        lambda case: Offence.objects.filter(investigation_id=case).defer("outcome"),
+    ):
+        compiled = CompiledQuery(partial(rows, Param("case"))).fetch(case=case_with_offences.pk)
+        orm = list(rows(case_with_offences.pk))
+        assert orm and [state(o) for o in compiled] == [state(o) for o in orm]
+        assert [o.get_deferred_fields() for o in compiled] == [o.get_deferred_fields() for o in orm]
+        assert compiled[0].get_deferred_fields()
+        assert compiled[0].crime_reference == orm[0].crime_reference  # loaded when read
 
 
 def test_values_rows_unions_and_counts_match_the_orm(officer, supervisor, case_with_offences):
