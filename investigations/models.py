@@ -396,6 +396,13 @@ class Enquiry(models.Model):
         verbose_name_plural = "enquiries"
         indexes = [
             models.Index(fields=["investigation", "completed_at"], name="enquiry_inv_done"),
+            # An officer's open enquiries (their dashboard's tasks): a few hundred of the tens
+            # of thousands an officer has owned over the years.
+            models.Index(
+                fields=["owner", "due_date"],
+                condition=models.Q(completed_at__isnull=True),
+                name="enquiry_owner_open",
+            ),
         ]
 
     def __str__(self) -> str:

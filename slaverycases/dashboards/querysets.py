@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -50,7 +51,7 @@ from investigations.models import (
     Status,
     SupervisoryReview,
 )
-from investigations.querysets import sees_cases
+from investigations.querysets import EqualsAny, sees_cases
 from referrals.models import NrmReferral
 from safeguarding.models import Contact
 from safeguarding.querysets import board_victims, relocations_awaiting_contact
@@ -394,9 +395,17 @@ def officer_task_counts(user: User, today: date) -> dict[str, int]:
 
 
 def officer_flags(user: User) -> QuerySet[Flag]:
-    """Active flags on the cases the user runs."""
+    """Active flags on the cases the user runs. On PostgreSQL the cases' ids come first (an
+    array), then each case's active flags by the flags' (case, status) index: as many lookups
+    as the officer has cases. `IN (cases)` hashed the cases and read every active flag in the
+    country (179,256 at 1M: 35-64 ms a dashboard, growing with the country's flags)."""
+    runs = _runs(user).order_by().values("pk")
+    if connection.vendor == "postgresql":
+        of_cases = Q(EqualsAny(F("investigation_id"), ArraySubquery(runs)))
+    else:
+        of_cases = Q(investigation__in=runs)
     return (
-        Flag.objects.filter(status__in=ACTIVE_STATUSES, investigation__in=_runs(user))
+        Flag.objects.filter(of_cases, status__in=ACTIVE_STATUSES)
         .select_related("investigation", "victim")
         .order_by("-severity", "raised_at", "pk")
     )
