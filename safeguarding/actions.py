@@ -189,7 +189,7 @@ def relocation_record(
     if relocated_on > timezone.localdate():
         raise DomainError("Date of the move must be today or in the past.")
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
-    # Awaiting contact (the default): no contact recorded so far is later than now.
+    recorded_at = timezone.now()
     relocation = Relocation.objects.create(
         victim=victim,
         relocated_on=relocated_on,
@@ -199,6 +199,11 @@ def relocation_record(
         receiving_contact=receiving_contact,
         first_contact_within_days=first_contact_within_days,
         recorded_by=actor,
+        recorded_at=recorded_at,
+        # The victim row is locked: no contact is recorded meanwhile. (A contact's time is
+        # never after the moment it was recorded; a server's clock behind another's could
+        # make it so.)
+        awaiting_contact=victim.last_contact_at is None or victim.last_contact_at <= recorded_at,
     )
     victim.current_force = to_force
     victim.version += 1

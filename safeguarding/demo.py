@@ -285,7 +285,12 @@ def _relocation(
         **details,
     )
     recorded = timezone.make_aware(datetime.combine(moved, time(11, 0)))
-    Relocation.objects.filter(pk=relocation.pk).update(recorded_at=recorded)
+    # Recorded on the day of the move: awaiting contact unless a contact was made after it.
+    victim.refresh_from_db(fields=["last_contact_at"])
+    awaiting = victim.last_contact_at is None or victim.last_contact_at <= recorded
+    Relocation.objects.filter(pk=relocation.pk).update(
+        recorded_at=recorded, awaiting_contact=awaiting
+    )
     _backdate_events(since, recorded)
 
 

@@ -18,6 +18,8 @@ from django.db import migrations
 # The case's reference becomes the first line of search_text, so that the search is one
 # condition on one column (an OR with `reference = text` kept the keys expression in the
 # heap's filter, computing it for every match: 400 ms), and a part of a reference finds it.
+# Deploy it with the code that writes the reference: a case logged by older code still running
+# afterwards lacks it until add_references runs again (it changes only such cases).
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION sc_search_keys(unit bigint, body text) RETURNS text[]

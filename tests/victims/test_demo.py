@@ -141,6 +141,8 @@ def test_a_victim_moved_to_west_yorkshire_has_had_no_contact_since(demo):
     assert bianca.current_force.code == "WYP"
     assert (timezone.localdate() - move.relocated_on).days > move.first_contact_within_days
     assert not Contact.objects.filter(victim=bianca, made=True, at__gt=move.recorded_at).exists()
+    assert move.awaiting_contact  # as the rule gives it, after the demo dates the move back
+    assert bianca.last_contact_at is None or bianca.last_contact_at <= move.recorded_at
     case = case_of("Bianca Radu")
     for username in ("officer.wyp", "safeguarding.wyp"):
         assert (
