@@ -41,7 +41,7 @@ from investigations.models import (
     search_text,
 )
 from referrals.models import DutyToNotify, NrmReferral
-from safeguarding.models import Contact, Relocation, SafeguardingPlan
+from safeguarding.models import Contact, Relocation, SafeguardingPlan, awaits_contact
 from slaverycases.accounts import roles
 from slaverycases.accounts.actions import force_ensure, unit_ensure
 from slaverycases.accounts.models import Force, Unit, User
@@ -1085,7 +1085,7 @@ class Generator:
                     7,
                     lead,
                     c.ts(moved),
-                    made_at is None or made_at <= moved,  # awaiting contact (safeguarding.actions)
+                    awaits_contact(made_at, moved),
                 )
             )
 

@@ -13,7 +13,13 @@ from django.utils import timezone
 from investigations.actions import force_sees_case, record_on_case, share_with_group
 from investigations.models import Investigation, TimelineKind
 from safeguarding import access
-from safeguarding.models import Contact, MissingEpisode, Relocation, SafeguardingPlan
+from safeguarding.models import (
+    Contact,
+    MissingEpisode,
+    Relocation,
+    SafeguardingPlan,
+    awaits_contact,
+)
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
 from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit
@@ -203,7 +209,7 @@ def relocation_record(
         # The victim row is locked: no contact is recorded meanwhile. (A contact's time is
         # never after the moment it was recorded; a server's clock behind another's could
         # make it so.)
-        awaiting_contact=victim.last_contact_at is None or victim.last_contact_at <= recorded_at,
+        awaiting_contact=awaits_contact(victim.last_contact_at, recorded_at),
     )
     victim.current_force = to_force
     victim.version += 1

@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from investigations.models import TimelineEvent
 from safeguarding import actions
-from safeguarding.models import Contact, MissingEpisode, Relocation, SafeguardingPlan
+from safeguarding.models import (
+    Contact,
+    MissingEpisode,
+    Relocation,
+    SafeguardingPlan,
+    awaits_contact,
+)
 from victims.demo import demo_case, demo_victim, last_event_id
 
 SHORT_LETS = "Sexual exploitation in short-let flats, city centre"
@@ -287,9 +293,8 @@ def _relocation(
     recorded = timezone.make_aware(datetime.combine(moved, time(11, 0)))
     # Recorded on the day of the move: awaiting contact unless a contact was made after it.
     victim.refresh_from_db(fields=["last_contact_at"])
-    awaiting = victim.last_contact_at is None or victim.last_contact_at <= recorded
     Relocation.objects.filter(pk=relocation.pk).update(
-        recorded_at=recorded, awaiting_contact=awaiting
+        recorded_at=recorded, awaiting_contact=awaits_contact(victim.last_contact_at, recorded)
     )
     _backdate_events(since, recorded)
 

@@ -3,6 +3,8 @@ See ../shared/DESIGN.md section 4."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -100,6 +102,12 @@ class Contact(models.Model):
 class DestinationType(models.TextChoices):
     FORCE_AREA = "force_area", "Another force area"
     SAFE_HOUSE = "safe_house", "A safe house"
+
+
+def awaits_contact(last_contact_made: Any, recorded_at: Any) -> bool:
+    """A relocation recorded at `recorded_at` awaits contact unless a contact was made with the
+    victim after it (Relocation.awaiting_contact; datetimes, or any comparable times)."""
+    return last_contact_made is None or last_contact_made <= recorded_at
 
 
 class Relocation(models.Model):
