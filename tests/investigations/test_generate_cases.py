@@ -12,11 +12,12 @@ from datetime import UTC
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from investigations.actions import investigation_create
-from investigations.generate import Progress
+from investigations.generate import Progress, keys_index_set_aside
 from investigations.models import (
     MODERN_SLAVERY_OFFENCES,
     ClosureReview,
@@ -183,3 +184,51 @@ def test_generated_cases_show_up_as_flags_where_expected(generated):
     assert "premature_closure" in kinds or "nrm_not_considered" in kinds
     assert Flag.objects.aggregate(m=Max("severity"))["m"] >= 2
     assert not Flag.objects.filter(~Q(status__in=ACTIVE_STATUSES)).exists()
+
+
+def _keys_index() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'inv_unit_search_keys'")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index")
+def test_a_load_as_large_as_the_table_builds_the_search_keys_index_afterwards(people):
+    """A bulk load drops the keys' index and builds the migration's own definition again,
+    even when the load fails; a load smaller than the table keeps it."""
+    migrated = _keys_index()
+    assert migrated and "sc_search_keys(unit_id, search_text)" in migrated
+    stream = io.StringIO()
+    with keys_index_set_aside(100, Progress(100, stream=stream).stage) as set_aside:
+        assert set_aside and _keys_index() is None
+    assert _keys_index() == migrated
+    assert "Building the search index again" in stream.getvalue()
+
+    with pytest.raises(RuntimeError), keys_index_set_aside(100):
+        assert _keys_index() is None
+        raise RuntimeError("the load failed")
+    assert _keys_index() == migrated
+
+    generate(30)  # (into an empty table: set aside)
+    assert _keys_index() == migrated
+    with keys_index_set_aside(29) as set_aside:
+        assert not set_aside and _keys_index() == migrated
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index")
+def test_generated_cases_are_found_through_the_rebuilt_search_keys_index(generated):
+    """The index built after the load answers the list's search in a unit, as the one the
+    migration built does (tests/investigations/test_search_text.py)."""
+    from investigations.querysets import SearchKeysMatch
+
+    case = Investigation.objects.order_by("pk").first()
+    surname = case.search_text.splitlines()[-1][-6:]
+    keys = Investigation.objects.filter(SearchKeysMatch(case.unit_id, surname))
+    found = set(keys.filter(search_text__contains=surname).values_list("pk", flat=True))
+    expected = Investigation.objects.filter(unit_id=case.unit_id, search_text__contains=surname)
+    assert case.pk in found and found == set(expected.values_list("pk", flat=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = keys.filter(search_text__contains=surname).explain()
+    assert "inv_unit_search_keys" in plan, plan

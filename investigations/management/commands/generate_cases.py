@@ -4,7 +4,9 @@
 
 Spread over the forces and over ten years; COPY on PostgreSQL, bulk_create on SQLite. Each batch
 commits on its own, so memory stays flat and an interrupted run keeps what it wrote (references
-stay unique: a new run simply carries on numbering). See investigations/generate.py.
+stay unique: a new run simply carries on numbering). On PostgreSQL a load at least as large as
+the table sets the search keys' index aside and builds it once at the end (about 2 minutes for
+1M cases). See investigations/generate.py.
 """
 
 from __future__ import annotations
