@@ -1162,14 +1162,18 @@ def keys_index_set_aside(
     """On PostgreSQL, drop the search-keys index while a load at least as large as the table
     runs, and build it again afterwards (also when the load fails: the table is never left
     without it). A smaller load keeps it: rebuilding would cost more than maintaining it.
-    Yields whether the index was set aside."""
+    A missing index (an earlier run stopped while building it) is built at the end whatever
+    the load. Yields whether the index was set aside."""
     if connection.vendor != "postgresql":
         yield False
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM investigations_investigation")
-        (existing,) = cursor.fetchone()
-        if new_cases < existing:
+        cursor.execute(
+            "SELECT count(*), to_regclass('inv_unit_search_keys') IS NOT NULL "
+            "FROM investigations_investigation"
+        )
+        existing, indexed = cursor.fetchone()
+        if indexed and new_cases < existing:
             yield False
             return
         cursor.execute("DROP INDEX IF EXISTS inv_unit_search_keys")
