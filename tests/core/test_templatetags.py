@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django import forms
 from django.template import engines
 
+from investigations.forms import ClosureRequestForm
 from investigations.models import Investigation, Status
-from slaverycases.core.templatetags.govuk import short_date
+from slaverycases.core.forms import GovukForm
+from slaverycases.core.templatetags.govuk import govuk_error_summary, short_date
 
 DJANGO = engines["django"]
 
@@ -70,3 +73,27 @@ def test_status_tag_colours_each_stage(status, colour):
 def test_every_status_has_a_tag():
     shown = {render("{% status_tag inv %}", inv=Investigation(status=s)) for s in Status.values}
     assert len(shown) == len(Status.values)
+
+
+def test_the_error_summary_follows_the_order_of_the_fields_on_the_page():
+    """An error clean() adds to an earlier field is listed before a later field's own error
+    (GOV.UK: the summary is in the order of the page)."""
+    form = ClosureRequestForm(
+        {"proposed_outcome": "nfa", "proposed_nfa_reason": "", "rationale": ""}
+    )
+    assert not form.is_valid()
+    html = str(govuk_error_summary(form))
+    reason = html.index('href="#id_proposed_nfa_reason"')
+    rationale = html.index('href="#id_rationale"')
+    assert reason < rationale
+
+
+def test_a_single_checkbox_in_error_is_described_by_its_message():
+    class Confirm(GovukForm):
+        sure = forms.BooleanField(label="I have checked", help_text="Read it first")
+
+    form = Confirm({})
+    assert not form.is_valid()
+    html = render("{% load govuk %}{% govuk_field form.sure %}", form=form)
+    assert 'aria-describedby="id_sure-hint id_sure-error"' in html
+    assert 'id="id_sure-error"' in html

@@ -71,6 +71,12 @@ def govuk_field(field: BoundField, **options: Any) -> SafeString:
     }
     if kind == "input":
         context["input_type"] = getattr(widget, "input_type", "text")
+        if context["input_type"] == "number":
+            # GOV.UK asks for whole numbers in a text input with the numeric keyboard: a number
+            # input drops what is not a number ("about 30") without a word, and its value
+            # changes when the user scrolls over it. The form's own message says what is wrong.
+            context["input_type"] = "text"
+            context["attrs"] = {**widget.attrs, "inputmode": "numeric", "spellcheck": "false"}
         context["value"] = field.value() if context["input_type"] != "password" else ""
     elif kind in ("textarea",):
         context["value"] = field.value() or ""
@@ -135,11 +141,13 @@ def govuk_error_summary(*forms_: Any) -> SafeString:
             continue
         for error in form.non_field_errors():
             items.append({"href": "#main-content", "text": str(error)})
-        for name, errors in form.errors.items():
-            if name == "__all__":
+        # In the order the fields are on the page (GOV.UK), not the order they failed in: an
+        # error added by clean() for an earlier field would otherwise come after later ones.
+        for name in form.fields:
+            if name not in form.errors:
                 continue
             bound = form[name]
-            for error in errors:
+            for error in form.errors[name]:
                 items.append({"href": f"#{first_input_id(bound)}", "text": str(error)})
     if not items:
         return SafeString("")
