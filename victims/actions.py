@@ -27,7 +27,7 @@ from investigations.models import (
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
 from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit
-from victims.models import CustodyEvent, Disclosure, Involvement, Victim
+from victims.models import CustodyEvent, Disclosure, Involvement, S45Decision, Victim
 
 if TYPE_CHECKING:
     from slaverycases.accounts.models import User
@@ -176,8 +176,12 @@ def involvement_record_account(
     interpreter_language: str,
     summary: str,
     indicators: Iterable[str],
+    expected_version: int | None = None,
 ) -> Involvement:
-    inv = lock_investigation(involvement.investigation, None, open_only=True)
+    """Record the victim's account, or change it. `expected_version` is the case's version
+    the officer's form was loaded with: a change made meanwhile (another account, another
+    officer's edit) refuses this one (StaleEdit) instead of overwriting it."""
+    inv = lock_investigation(involvement.investigation, expected_version, open_only=True)
     if not case_access.may_change(actor, inv):
         raise NotPermitted("You cannot record accounts on this investigation.")
     involvement = Involvement.objects.select_for_update().get(pk=involvement.pk)
@@ -363,6 +367,13 @@ def custody_event_record_s45(
     if not case_access.may_change(actor, inv):
         raise NotPermitted("You cannot change custody events on this investigation.")
     event = CustodyEvent.objects.select_for_update().select_related("victim").get(pk=event.pk)
+    if event.s45_decision != S45Decision.NOT_CONSIDERED:
+        # Someone recorded it meanwhile (two officers on the same flag): keep their decision.
+        raise DomainError(
+            "Section 45 has already been considered for this "
+            f"{event.get_kind_display().lower()}: {event.get_s45_decision_display().lower()}. "
+            "Nothing was changed."
+        )
     if s45_decision == "not_considered":
         raise DomainError("Select the outcome of the section 45 consideration.")
     if not s45_rationale.strip():

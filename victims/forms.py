@@ -6,6 +6,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from investigations.forms import VersionedForm
 from investigations.models import MODERN_SLAVERY_OFFENCES, Offence, OffenceType
 from slaverycases.accounts.models import Force
 from slaverycases.core.forms import GovukDateField, GovukForm
@@ -111,7 +112,10 @@ VictimRowFormSet = forms.formset_factory(
 )
 
 
-class AccountForm(GovukForm):
+class AccountForm(VersionedForm):
+    """The victim's account. Carries the case's version: two officers recording or changing
+    the same account at once cannot overwrite each other without knowing."""
+
     taken_at = GovukDateField(
         label="When was the account taken?",
         with_time=True,

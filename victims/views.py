@@ -168,7 +168,9 @@ def _resolve_matches(request: HttpRequest, formset: Any) -> tuple[list[dict] | N
             valid = {str(v.pk) for v in matches} | {"new"}
             if choice not in valid:
                 unanswered = True
-                if choice:
+                # A row not yet asked posts the hidden, empty `match` field; a row whose question
+                # was shown posts the radios' answer, or nothing at all when none was chosen.
+                if choice or row.add_prefix("match") not in row.data:
                     row.add_error("match", "Select an existing record or say this is a new person")
                 continue
             if choice != "new":
@@ -197,6 +199,7 @@ def _page_context(inv: Investigation, title: str, submit: str) -> dict[str, Any]
 def account_record(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     inv = _case(request, reference)
     involvement = _involvement(inv, pk)
+    taken = involvement.account_taken_at is not None
     return action_form_page(
         request,
         form_class=AccountForm,
@@ -208,18 +211,35 @@ def account_record(request: HttpRequest, reference: str, pk: int) -> HttpRespons
             interpreter_language=d["interpreter_language"],
             summary=d["summary"],
             indicators=d["indicators"],
+            expected_version=d["version"],
         ),
         success_url=_detail_url(inv),
-        success_message=f"{involvement.label}'s account recorded",
+        success_message=f"{involvement.label}'s account {'changed' if taken else 'recorded'}",
         template="investigations/form.html",
         context=_page_context(
-            inv, f"Record {involvement.label}'s account ({involvement.victim.name})", "Save"
+            inv,
+            f"{'Change' if taken else 'Record'} {involvement.label}'s account "
+            f"({involvement.victim.name})",
+            "Save",
         ),
-        initial={
-            "indicators": involvement.indicators,
-            "interpreter_used": "yes" if involvement.victim.interpreter_needed else "",
-        },
+        initial=_account_initial(inv, involvement),
     )
+
+
+def _account_initial(inv: Investigation, involvement: Involvement) -> dict[str, Any]:
+    """The account form as last saved (a change starts from what is recorded, not from a
+    blank form that would overwrite it), with the case's version it was read at."""
+    initial: dict[str, Any] = {"version": inv.version, "indicators": involvement.indicators}
+    if involvement.account_taken_at is None:
+        initial["interpreter_used"] = "yes" if involvement.victim.interpreter_needed else ""
+        return initial
+    return {
+        **initial,
+        "taken_at": involvement.account_taken_at,
+        "interpreter_used": "yes" if involvement.interpreter_used else "no",
+        "interpreter_language": involvement.interpreter_language,
+        "summary": involvement.account_summary,
+    }
 
 
 def disclosure_new(request: HttpRequest, reference: str, pk: int) -> HttpResponse:

@@ -96,8 +96,10 @@ _crn = {"n": 0}
 
 
 def row(name: str, **fields: Any) -> dict[str, Any]:
+    """One person's block; `match` is the hidden field every row carries until the duplicate
+    check asks its question."""
     _crn["n"] += 1
-    return {"name": name, "crime_reference": f"GMP/26/{800000 + _crn['n']}", **fields}
+    return {"name": name, "crime_reference": f"GMP/26/{800000 + _crn['n']}", "match": "", **fields}
 
 
 def add_url(inv: Investigation) -> str:
@@ -443,6 +445,28 @@ def test_add_three_victims_found_together(client, case, officer):
     assert "Victim C: " in html
 
 
+def test_an_age_is_typed_as_text_and_a_word_gets_a_message(client, case, officer):
+    """Whole numbers use a text input with the numeric keyboard (GOV.UK): a number input
+    would send "" for "about 30" and the age would be lost without a word."""
+    client.force_login(officer)
+    html = page(client, add_url(case))
+    assert re.search(
+        r'<input class="govuk-input[^"]*" id="id_victim-0-estimated_age" '
+        r'name="victim-0-estimated_age" type="text"[^>]* inputmode="numeric"',
+        html,
+    )
+    assert 'type="number"' not in html
+    before = counts()
+    response = client.post(
+        add_url(case), intake_data([row("Andrei Ionescu", estimated_age="about 30")])
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Estimated age must be a number, like 24" in html
+    assert 'value="about 30"' in html
+    assert counts() == before
+
+
 # --- the duplicate check -----------------------------------------------------------------------
 
 
@@ -498,6 +522,25 @@ def test_the_officer_may_say_it_is_a_new_person(client, second_case, officer, vi
     assert response.status_code == 302
     assert Victim.objects.filter(name="Andrei Ionescu").count() == 2
     assert not AuditEvent.objects.filter(action=AuditAction.COMBINATION).exists()
+
+
+def test_the_question_left_unanswered_is_an_error_on_the_form(
+    client, second_case, officer, victim_a
+):
+    client.force_login(officer)
+    data = intake_data([row("Andrei Ionescu"), row("Mihai Popa")])
+    assert client.post(add_url(second_case), data).status_code == 200  # the question is asked
+    before = counts()
+    unanswered = {k: v for k, v in data.items() if k != "victim-0-match"}  # no radio chosen
+    response = client.post(add_url(second_case), unanswered)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert PROBLEM in html
+    assert "<title>Error: " in html
+    assert 'href="#id_victim-0-match_0"' in html  # the summary links to the first radio
+    assert html.count("Select an existing record or say this is a new person") == 2
+    assert 'value="Andrei Ionescu"' in html and 'value="Mihai Popa"' in html  # nothing lost
+    assert counts() == before
 
 
 def test_an_answer_that_was_not_offered_is_refused(client, second_case, officer, victim_a):
@@ -686,8 +729,11 @@ def test_a_blank_extra_row_is_ignored(client, case, officer):
 # --- accounts, disclosures and custody events through the pages -------------------------------
 
 
-def account_data(**overrides: Any) -> dict[str, Any]:
+def account_data(inv: Investigation, **overrides: Any) -> dict[str, Any]:
+    """The account form as posted, with the case's version the form was loaded at."""
+    inv.refresh_from_db(fields=["version"])
     return {
+        "version": inv.version,
         **date_post("taken_at", timezone.now() - timedelta(minutes=30)),
         "interpreter_used": "yes",
         "interpreter_language": "Romanian",
@@ -701,7 +747,7 @@ def test_record_an_account(client, case, officer, victim_a):
     client.force_login(officer)
     url = f"/investigations/{case.reference}/victims/{victim_a.pk}/account/"
     assert "Record Victim A&#x27;s account (Andrei Ionescu)" in page(client, url)
-    response = client.post(url, account_data())
+    response = client.post(url, account_data(case))
     assert response.status_code == 302
     assert response["Location"] == f"/investigations/{case.reference}/#victims"
     victim_a.refresh_from_db()
@@ -723,7 +769,7 @@ def test_bad_accounts_are_refused(client, case, officer, victim_a, overrides, er
     client.force_login(officer)
     url = f"/investigations/{case.reference}/victims/{victim_a.pk}/account/"
     before = counts()
-    response = client.post(url, account_data(**overrides))
+    response = client.post(url, account_data(case, **overrides))
     assert response.status_code == 400
     html = response.content.decode()
     assert PROBLEM in html
@@ -731,10 +777,42 @@ def test_bad_accounts_are_refused(client, case, officer, victim_a, overrides, er
     assert counts() == before
 
 
+def test_a_recorded_account_is_changed_from_what_was_saved(client, case, officer, victim_a):
+    client.force_login(officer)
+    url = f"/investigations/{case.reference}/victims/{victim_a.pk}/account/"
+    assert client.post(url, account_data(case)).status_code == 302
+    html = page(client, url)
+    assert "Change Victim A&#x27;s account (Andrei Ionescu)" in html
+    assert "Recruited in Iasi." in html  # the form starts from the saved account
+    assert 'value="Romanian"' in html
+    assert "Change account<span" in page(client, case_url(case))
+    response = client.post(url, account_data(case, summary="Recruited in Iasi; moved to Leeds."))
+    assert response.status_code == 302
+    victim_a.refresh_from_db()
+    assert victim_a.account_summary == "Recruited in Iasi; moved to Leeds."
+
+
+def test_two_officers_recording_one_account_cannot_overwrite_each_other(
+    client, case, officer, victim_a
+):
+    client.force_login(officer)
+    url = f"/investigations/{case.reference}/victims/{victim_a.pk}/account/"
+    first = account_data(case, summary="First officer's account.")
+    second = account_data(case, summary="Second officer's account.")  # loaded at the same time
+    assert client.post(url, first).status_code == 302
+    response = client.post(url, second)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert PROBLEM in html
+    assert "Second officer&#x27;s account." in html  # what they typed is kept on the form
+    victim_a.refresh_from_db()
+    assert victim_a.account_summary == "First officer's account."
+
+
 def test_an_account_before_the_identification_is_refused(client, case, officer, victim_a):
     client.force_login(officer)
     url = f"/investigations/{case.reference}/victims/{victim_a.pk}/account/"
-    response = client.post(url, account_data(**date_post("taken_at", case.reported_at)))
+    response = client.post(url, account_data(case, **date_post("taken_at", case.reported_at)))
     assert response.status_code == 400
     assert "before the victim was identified" in response.content.decode()
 
@@ -810,6 +888,19 @@ def test_record_an_arrest(client, case, officer, victim_a):
     card = case_card(page(client, case_url(case)), victim_a.victim)
     assert "Cannabis cultivation" in card
     assert "Section 45: Not yet considered" in card
+
+    # The consideration, once recorded, is not replaced by a second submission (two officers
+    # acting on the same flag): the second gets a message and the first decision stands.
+    event = CustodyEvent.objects.get()
+    s45_url = f"/investigations/{case.reference}/custody/{event.pk}/s45/"
+    decision = {"s45_decision": "applies", "s45_rationale": "Compelled by her controller."}
+    assert client.post(s45_url, decision).status_code == 302
+    response = client.post(s45_url, {"s45_decision": "does_not_apply", "s45_rationale": "No."})
+    assert response.status_code == 400
+    assert "Section 45 has already been considered" in response.content.decode()
+    event.refresh_from_db()
+    assert (event.s45_decision, event.s45_rationale) == ("applies", "Compelled by her controller.")
+    assert "Record the section 45 consideration" not in page(client, case_url(case))
 
 
 # --- the victim's page and edits ---------------------------------------------------------------
