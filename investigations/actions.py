@@ -407,6 +407,13 @@ def offence_record(
         raise DomainError("The offence cannot be recorded before the report was made.")
     if recorded_at > timezone.now():
         raise DomainError("The date the offence was recorded must be today or in the past.")
+    victim = extra.get("victim")
+    if victim is not None and not inv.involvements.filter(victim=victim).exists():
+        raise DomainError("The offence can only be recorded for a victim of this investigation.")
+    if Offence.objects.filter(
+        investigation__force_id=inv.force_id, crime_reference=crime_reference
+    ).exists():
+        raise DomainError(f"Crime reference {crime_reference} is already used.")
     offence = Offence.objects.create(
         investigation=inv,
         crime_reference=crime_reference,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import F
 from django.utils import timezone
 
 from investigations.models import (
@@ -25,6 +26,7 @@ from slaverycases.accounts import roles
 from slaverycases.accounts.models import Force, Unit, User
 from slaverycases.accounts.querysets import unit_choices, unit_officers
 from slaverycases.core.forms import GovukDateField, GovukForm
+from victims.models import Victim
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -159,7 +161,26 @@ class OffenceForm(GovukForm):
         with_time=True,
         error_messages={"required": "Enter the date and time the offence was recorded"},
     )
+    victim = forms.ModelChoiceField(
+        queryset=Victim.objects.none(),
+        label="Which victim is it recorded for?",
+        help_text="A crime disclosed by a victim is recorded for that victim",
+        required=False,
+        empty_label="No single victim",
+        error_messages={"invalid_choice": "Select a victim of this investigation"},
+    )
     notes = _area("Notes", 2000, required=False)
+
+    def __init__(self, *args: Any, investigation: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["victim"]
+        # The case's victims with their label on this case (the join the filter made).
+        field.queryset = (
+            Victim.objects.filter(involvements__investigation=investigation)
+            .annotate(case_label=F("involvements__label"))
+            .order_by("case_label", "pk")
+        )
+        field.label_from_instance = lambda v: f"{v.case_label}: {v.name}"
 
 
 class OffenceOutcomeForm(GovukForm):

@@ -361,7 +361,11 @@ class Offence(models.Model):
                 condition=models.Q(offence_type__in=OffenceType.values), name="offence_type_valid"
             ),
         ]
-        indexes = [models.Index(fields=["investigation", "offence_type"], name="offence_inv_type")]
+        indexes = [
+            models.Index(fields=["investigation", "offence_type"], name="offence_inv_type"),
+            # A crime reference is used once in a force: checked by each way of recording one.
+            models.Index(fields=["crime_reference"], name="offence_crime_reference"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.crime_reference} ({self.get_offence_type_display()})"

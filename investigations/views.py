@@ -320,6 +320,7 @@ def offence_new(request: HttpRequest, reference: str) -> HttpResponse:
         inv,
         permission="add_offence",
         form_class=OffenceForm,
+        form_kwargs={"investigation": inv},
         perform=lambda i, d: actions.offence_record(
             i,
             actor=request.user,
@@ -327,6 +328,7 @@ def offence_new(request: HttpRequest, reference: str) -> HttpResponse:
             offence_type=d["offence_type"],
             recorded_at=d["recorded_at"],
             notes=d["notes"],
+            victim=d["victim"],
         ),
         title="Record an offence",
         submit="Record the offence",

@@ -5,6 +5,7 @@ and pagination, and query counts that do not grow with the data."""
 from __future__ import annotations
 
 import html as html_lib
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,10 +41,12 @@ from slaverycases.accounts.actions import unit_ensure
 from slaverycases.accounts.models import Unit, User
 from slaverycases.audit.models import AuditAction, AuditEvent
 from tests import factories
+from victims import actions as victim_actions
 
 pytestmark = pytest.mark.django_db
 
 PROBLEM = "There is a problem"
+_offence_refs = itertools.count(1)  # crime references are unique within a force
 STALE = "Someone else changed this record"
 LONG_TITLE = "Long title " + "x" * 190  # 201 characters
 LONG_SUMMARY = "Long summary " + "y" * 4988  # 5001 characters
@@ -399,6 +402,51 @@ def test_record_an_offence(client, case, officer):
     response = client.post(case_url(case, "offences/new/"), offence_data(case))
     assert response.status_code == 302
     assert Offence.objects.filter(investigation=case, offence_type="rape").exists()
+
+
+def _victim_of(inv: Investigation, actor: User, name: str, crime_reference: str) -> Any:
+    (involvement,) = victim_actions.victims_add_to_investigation(
+        inv,
+        actor=actor,
+        people=[{"name": name, "crime_reference": crime_reference}],
+        identified_at=timezone.now() - timedelta(hours=1),
+        offence_type=OffenceType.MSA_S2,
+    )
+    return involvement.victim
+
+
+def test_an_offence_is_recorded_for_the_victim_who_disclosed_it(client, case, officer):
+    """The unrecorded_linked_offence flag is cleared by an offence of that type recorded for
+    that victim: the case page's form says which victim, from the case's own victims."""
+    victim = _victim_of(case, officer, "Andrei Ionescu", "GMP/26/V00001")
+    client.force_login(officer)
+    url = case_url(case, "offences/new/")
+    html = client.get(url).content.decode()
+    assert "Which victim is it recorded for?" in html
+    assert f'<option value="{victim.pk}">Victim A: Andrei Ionescu</option>' in html
+    response = client.post(url, offence_data(case, victim=victim.pk))
+    assert response.status_code == 302
+    offence = Offence.objects.get(investigation=case, offence_type=OffenceType.RAPE)
+    assert offence.victim == victim
+
+
+def test_an_offence_for_someone_elses_victim_or_a_used_reference_is_refused(
+    client, case, officer, supervisor
+):
+    other = factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+    stranger = _victim_of(other, officer, "Elena Dumitru", "GMP/26/V00002")
+    client.force_login(officer)
+    url = case_url(case, "offences/new/")
+    before = Offence.objects.count()
+    response = client.post(url, offence_data(case, victim=stranger.pk))
+    assert response.status_code == 400
+    assert "Select a victim of this investigation" in response.content.decode()
+    response = client.post(url, offence_data(case, crime_reference="GMP/26/V00002"))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert PROBLEM in html
+    assert "Crime reference GMP/26/V00002 is already used." in html
+    assert Offence.objects.count() == before
 
 
 def test_add_and_complete_an_enquiry(client, officer, supervisor):
@@ -1412,7 +1460,7 @@ def _grow_case(inv: Investigation, officer, supervisor, enquiries: int) -> None:
         actions.offence_record(
             inv,
             actor=officer,
-            crime_reference=f"GMP/26/{i:04d}",
+            crime_reference=f"GMP/26/Q{next(_offence_refs):05d}",
             offence_type=OffenceType.ASSAULT,
             recorded_at=inv.reported_at + timedelta(hours=1),
         )
