@@ -92,7 +92,7 @@ def investigation_print(
         document = _render_document(
             investigation, user=actor, variant=variant, recipient=recipient, generated_at=now
         )
-        pdf = document.write_pdf()
+        pdf = document.write_pdf(pdf_tags=True)
         # record_on_case writes the timeline event and, through audit_record, the one audit
         # row of this print: a disclosure naming the recipient, the reason and the variant.
         record_on_case(
@@ -205,7 +205,7 @@ def render_case_summary(
         variant=variant,
         recipient=recipient,
         generated_at=generated_at or timezone.now(),
-    ).write_pdf()
+    ).write_pdf(pdf_tags=True)
 
 
 def _render_document(

@@ -276,6 +276,29 @@ def test_full_summary_from_the_form(case, officer):
     assert "redacted copy" not in text.lower()
 
 
+def test_the_summary_is_a_tagged_pdf(case, officer):
+    """Headings, tables and the language reach assistive technology (WCAG 1.3.1): the PDF is
+    tagged, with a structure tree, its language and a marked-content flag."""
+    response = client_for(officer).post(
+        print_url(case),
+        {"variant": "full", "recipient": "CPS North West", "justification": "Charging file"},
+    )
+    catalog = PdfReader(io.BytesIO(response.content)).trailer["/Root"]
+    assert bool(catalog["/MarkInfo"]["/Marked"])
+    assert str(catalog.get("/Lang", "")).lower().startswith("en")
+    tags: set[str] = set()
+    stack = [catalog["/StructTreeRoot"].get_object()]
+    while stack:  # the structure elements, depth first
+        node = stack.pop()
+        if "/S" in node:
+            tags.add(str(node["/S"]))
+        kids = node.get("/K")
+        kids = kids if isinstance(kids, list) else [kids]
+        stack += [k.get_object() for k in kids if hasattr(k, "get_object")]
+        stack = [k for k in stack if hasattr(k, "get")]
+    assert {"/H1", "/H2", "/Table", "/TH", "/TD"} <= tags, tags
+
+
 def test_full_summary_hides_contact_details_from_those_who_may_not_see_them(case, people, officer):
     """A unit officer who is not the case's officer in charge or supervisor prints the full
     summary without victims' addresses and phone numbers (victims/access.may_see_sensitive)."""
