@@ -1,10 +1,15 @@
 from django.contrib import admin
+from django.forms import ModelForm
+from django.http import HttpRequest
 
+from slaverycases.accounts.admin import ForceScopedAdmin, audit_admin_save
 from slaverycases.flags.models import Flag, FlagRun, FlagSettings
 
 
 @admin.register(FlagSettings)
-class FlagSettingsAdmin(admin.ModelAdmin):
+class FlagSettingsAdmin(ForceScopedAdmin):
+    """A force administrator changes their own force's thresholds, never another's."""
+
     list_display = [
         "force",
         "delayed_start_days",
@@ -13,9 +18,15 @@ class FlagSettingsAdmin(admin.ModelAdmin):
         "supervision_days",
     ]
 
+    def save_model(
+        self, request: HttpRequest, obj: FlagSettings, form: ModelForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        audit_admin_save(request, obj, form, change)
+
 
 @admin.register(FlagRun)
-class FlagRunAdmin(admin.ModelAdmin):
+class FlagRunAdmin(ForceScopedAdmin):
     """The run log: when each scan ran, what it opened and resolved, and any error."""
 
     list_display = [
