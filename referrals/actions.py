@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from investigations import access as case_access
 from investigations.actions import lock_investigation, record_on_case, save_investigation
 from investigations.models import MODERN_SLAVERY_OFFENCES, Investigation, Offence, TimelineKind
+from referrals import access
 from referrals.models import (
     RECOVERY_PERIOD_DAYS,
     Agency,
@@ -29,12 +29,30 @@ if TYPE_CHECKING:
 
 
 def _case_for(victim: Victim, investigation: Investigation, actor: User) -> Investigation:
+    """Lock the case a new referral is made from: the actor must work it (seeing it through a
+    share is not enough) and the person must be a victim in it."""
     inv = lock_investigation(investigation, None)
+    if not access.may_refer(actor, inv):
+        raise NotPermitted("You cannot make referrals for this investigation.")
     if not Involvement.objects.filter(victim=victim, investigation=inv).exists():
         raise DomainError("This person is not a victim in that investigation.")
-    if not (case_access.may_view(actor, inv) and actor.has_perm("referrals.add_nrmreferral")):
-        raise NotPermitted("You cannot make referrals for this investigation.")
     return inv
+
+
+def _referral_to_change(
+    referral: NrmReferral, actor: User, expected_version: int
+) -> tuple[NrmReferral, Investigation]:
+    """Lock the referral's own case, then the referral (cases before their rows, as every
+    action here). Only that case's team may change the referral, whichever other case of the
+    victim they work."""
+    inv = lock_investigation(Investigation(pk=referral.investigation_id), None)
+    locked = NrmReferral.objects.select_for_update().get(pk=referral.pk)
+    locked.investigation = inv
+    if not access.may_change_referral(actor, locked):
+        raise NotPermitted("Only the team working this referral's investigation can change it.")
+    if locked.version != expected_version:
+        raise StaleEdit()
+    return locked, inv
 
 
 def _not_future(day: date, what: str) -> None:
@@ -135,14 +153,17 @@ def nrm_decision_record(
     decision: str,
     decided_on: date,
 ) -> NrmReferral:
-    referral = NrmReferral.objects.select_for_update().get(pk=referral.pk)
-    if referral.version != expected_version:
-        raise StaleEdit()
-    inv = _case_for(referral.victim, referral.investigation, actor)
+    referral, inv = _referral_to_change(referral, actor, expected_version)
     _not_future(decided_on, "Date of the decision")
     if decision not in (Decision.POSITIVE, Decision.NEGATIVE):
         raise DomainError("Select the decision.")
     if stage == "rg":
+        if referral.cg_decision != Decision.PENDING:
+            # a conclusive grounds decision rests on a positive RG decision made before it
+            raise DomainError(
+                "The conclusive grounds decision is recorded: the reasonable grounds decision "
+                "it followed can no longer be changed."
+            )
         if decided_on < referral.submitted_on:
             raise DomainError("The decision date cannot be before the referral was submitted.")
         referral.rg_decision, referral.rg_decision_on = decision, decided_on
@@ -161,7 +182,9 @@ def nrm_decision_record(
     else:
         raise DomainError("Unknown decision stage.")
     referral.version += 1
-    referral.save()
+    referral.save(
+        update_fields=["rg_decision", "rg_decision_on", "cg_decision", "cg_decision_on", "version"]
+    )
     text = f"{label} decision for {referral.victim.name}: {decision} ({decided_on:%-d %b %Y})"
     if stage == "rg" and referral.recovery_period_ends:
         text += f"; recovery period ends {referral.recovery_period_ends:%-d %b %Y}"
@@ -178,10 +201,7 @@ def nrm_referral_link_crime(
     offence: Offence | None,
     non_crime_reason: str,
 ) -> NrmReferral:
-    referral = NrmReferral.objects.select_for_update().get(pk=referral.pk)
-    if referral.version != expected_version:
-        raise StaleEdit()
-    inv = _case_for(referral.victim, referral.investigation, actor)
+    referral, inv = _referral_to_change(referral, actor, expected_version)
     if offence is None and not non_crime_reason:
         raise DomainError("Choose the linked crime or the reason no crime is recorded.")
     _check_crime_link(referral.victim, inv, offence, non_crime_reason)

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 
+from investigations.access import investigations_for_user
 from investigations.models import MODERN_SLAVERY_OFFENCES, ExploitationType, Offence
 from referrals.models import AgeBand, Agency, Decision, NonCrimeReason
 from slaverycases.core.forms import GovukDateField, GovukForm
@@ -134,11 +135,15 @@ class LinkCrimeForm(GovukForm):
         required=False,
     )
 
-    def __init__(self, *args: Any, referral: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, referral: Any, user: Any, **kwargs: Any) -> None:
+        """The choices: the modern slavery crimes of the referral's own case (never another
+        case of the victim), and only if `user` may see that case (the view lets only its team
+        here; this keeps the form from listing a case's crimes to anyone else)."""
         super().__init__(*args, **kwargs)
         self.fields["linked_offence"].queryset = Offence.objects.filter(
             Q(victim_id=referral.victim_id) | Q(victim__isnull=True),
             investigation_id=referral.investigation_id,
+            investigation__in=investigations_for_user(user).values("pk"),
             offence_type__in=MODERN_SLAVERY_OFFENCES,
         )
         self.fields["linked_offence"].label_from_instance = lambda o: (

@@ -7,11 +7,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from investigations import access as case_access
 from investigations.models import Investigation
+from referrals import access as referral_access
 from referrals import actions
 from referrals.forms import (
     AgencyReferralForm,
@@ -21,7 +22,7 @@ from referrals.forms import (
     NrmReferralForm,
     ReferralFilterForm,
 )
-from referrals.models import NrmReferral
+from referrals.models import DutyToNotify, NrmReferral
 from referrals.querysets import referrals_for_user
 from slaverycases.core.actionpage import action_form_page
 from victims import access as victim_access
@@ -39,6 +40,8 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(referrals_for_user(user, status=status), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # each referral's case is read with it: no query per row
+    changeable = {r.pk for r in page if referral_access.may_change_referral(user, r)}
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -47,6 +50,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form if form.is_bound else ReferralFilterForm(),
             "page_obj": page,
+            "changeable": changeable,
             "querystring_base": (query.urlencode() + "&") if query else "",
         },
     )
@@ -55,28 +59,58 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 def victim_referrals_section(
     request: HttpRequest, victim: Victim, context: dict[str, Any]
 ) -> dict[str, Any]:
+    """The referrals on the victim's page: in full those made on cases the user may see; of
+    those made on other cases only the victim's NRM status (an NRM referral is per person, and
+    the nrm_not_considered flag counts it whichever case made it), never their crime, consent
+    or agency details. Three queries, whatever the number of referrals."""
+    user = request.user
+    involvements = context.get("involvements")
+    if involvements is None:  # the victim page reads them; read them here for any other page
+        cases = list(case_access.investigations_for_user(user).filter(involvements__victim=victim))
+    else:
+        cases = [i.investigation for i in involvements]
+    visible = {case.pk for case in cases}
+    nrm_referrals: list[NrmReferral] = []
+    nrm_elsewhere: list[dict[str, Any]] = []
+    for referral in victim.nrm_referrals.select_related("linked_offence", "investigation"):
+        if referral.investigation_id in visible:
+            nrm_referrals.append(referral)
+        else:
+            nrm_elsewhere.append(
+                {
+                    "submitted_on": referral.submitted_on,
+                    "rg_decision": referral.get_rg_decision_display(),
+                    "cg_decision": referral.get_cg_decision_display(),
+                }
+            )
+    ms1s: list[DutyToNotify] = []
+    ms1s_elsewhere: list[dict[str, Any]] = []
+    for ms1 in victim.duty_to_notify.all():
+        if ms1.investigation_id in visible:
+            ms1s.append(ms1)
+        else:
+            ms1s_elsewhere.append({"submitted_on": ms1.submitted_on})
     return {
-        "nrm_referrals": list(
-            victim.nrm_referrals.select_related("linked_offence", "investigation")
-        ),
-        "ms1s": list(victim.duty_to_notify.all()),
-        "agency_referrals": list(victim.agency_referrals.all()),
-        "can_refer": request.user.has_perm("referrals.add_nrmreferral"),
+        "nrm_referrals": nrm_referrals,
+        "nrm_elsewhere": nrm_elsewhere,
+        "nrm_changeable": {
+            r.pk for r in nrm_referrals if referral_access.may_change_referral(user, r)
+        },
+        "ms1s": ms1s,
+        "ms1s_elsewhere": ms1s_elsewhere,
+        "agency_referrals": list(victim.agency_referrals.filter(investigation_id__in=visible)),
+        "can_refer": any(referral_access.may_refer(user, case) for case in cases),
         "victim_sections": [*context.get("victim_sections", []), "referrals/_victim.html"],
     }
 
 
 def _victim_and_cases(request: HttpRequest, pk: int) -> tuple[Victim, list[Investigation]]:
+    """The victim (404 unless one of their cases is visible) and the cases the user may make
+    referrals from (403 when there are none)."""
     victim = victim_access.get_victim_for_user(request.user, pk)
     if not request.user.has_perm("referrals.add_nrmreferral"):
         raise PermissionDenied("Your role cannot make referrals.")
-    cases = [
-        case
-        for case in case_access.investigations_for_user(request.user)
-        .filter(involvements__victim=victim)
-        .distinct()
-        if case_access.may_act(request.user, case, "change_investigation")
-    ]
+    cases = referral_access.cases_to_refer_from(request.user, victim)
     if not cases:
         raise PermissionDenied("Only the team working this victim's case can make referrals.")
     return victim, cases
@@ -116,8 +150,8 @@ def nrm_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def nrm_decision(request: HttpRequest, pk: int) -> HttpResponse:
-    referral = get_object_or_404(NrmReferral.objects.select_related("victim"), pk=pk)
-    victim, _ = _victim_and_cases(request, referral.victim_id)
+    referral = referral_access.get_nrm_referral_to_change(request.user, pk)
+    victim = referral.victim
     return action_form_page(
         request,
         form_class=NrmDecisionForm,
@@ -141,12 +175,12 @@ def nrm_decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def nrm_link(request: HttpRequest, pk: int) -> HttpResponse:
-    referral = get_object_or_404(NrmReferral.objects.select_related("victim"), pk=pk)
-    victim, _ = _victim_and_cases(request, referral.victim_id)
+    referral = referral_access.get_nrm_referral_to_change(request.user, pk)
+    victim = referral.victim
     return action_form_page(
         request,
         form_class=LinkCrimeForm,
-        form_kwargs={"referral": referral},
+        form_kwargs={"referral": referral, "user": request.user},
         perform=lambda d: actions.nrm_referral_link_crime(
             referral,
             actor=request.user,
