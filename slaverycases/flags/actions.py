@@ -7,7 +7,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.mail import send_mail
@@ -29,7 +29,7 @@ from slaverycases.flags.models import (
     Severity,
     TaskDelivery,
 )
-from slaverycases.flags.rules import RECONCILE_SCOPES, RULES
+from slaverycases.flags.rules import OCCURRENCE_KEYS, RECONCILE_SCOPES, RULES
 
 if TYPE_CHECKING:
     from celery.app.task import Context
@@ -67,6 +67,12 @@ def reconcile(
     whose condition has cleared. Returns (the opened flags' ids and severities, number
     resolved): ids, not Flag objects, since the first national scan opens about 180,000.
 
+    A dismissed flag silences its rule only while the condition it was raised on keeps holding
+    (docs/decisions/0006): when the rule stops returning its (case, victim), the dismissal's
+    `resolved_at` is moved on to the scan's time (later than its `acted_at`), and it silences
+    nothing more; and a row that reports a new occurrence (rules.OCCURRENCE_KEYS) opens a new
+    flag even while the dismissed one's condition holds.
+
     On PostgreSQL the rows stream into a temporary table and are compared with the flags in
     SQL, so memory stays flat whatever the number of rows; elsewhere in Python."""
     with transaction.atomic():
@@ -76,6 +82,20 @@ def reconcile(
 
 
 _ACTIVE_SQL = "('open', 'acknowledged')"
+# A dismissal whose condition has not cleared since: flag_dismiss sets resolved_at = acted_at,
+# and the scan moves resolved_at past acted_at once the rule stops returning the flag's key.
+_DISMISSAL_HOLDS = "f.status = 'dismissed' AND NOT COALESCE(f.resolved_at > f.acted_at, false)"
+# The rule's row `w` reports an occurrence the dismissed flag `f` did not cover: for one of the
+# kind's occurrence keys, a larger count or a later date than the dismissed flag's evidence
+# (a value where the dismissed flag had none counts as new; a null one never does).
+_NEWER_OCCURRENCE = """EXISTS (
+    SELECT 1 FROM unnest(%(occurrence)s::text[]) AS o(k) WHERE CASE
+    WHEN jsonb_typeof(w.evidence -> o.k) NOT IN ('number', 'string') THEN false
+    WHEN jsonb_typeof(f.evidence -> o.k) IS DISTINCT FROM jsonb_typeof(w.evidence -> o.k)
+        THEN true
+    WHEN jsonb_typeof(w.evidence -> o.k) = 'number'
+        THEN (w.evidence ->> o.k)::numeric > (f.evidence ->> o.k)::numeric
+    ELSE (w.evidence ->> o.k)::timestamptz > (f.evidence ->> o.k)::timestamptz END)"""
 _SEVERITY_TEXT = "CASE {col} WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END"
 _WANTED_COLUMNS = "seq, investigation_id, victim_id, victim_key, severity, evidence"
 
@@ -133,7 +153,8 @@ def _reconcile_sql(
     )
     with connection.cursor() as cursor:
         _load_wanted(cursor, rows)
-        # 1. Open the new ones (not active, never dismissed), with their timeline events. Two
+        # 1. Open the new ones (not active, not silenced by a dismissal whose condition still
+        #    holds and which covers what the row reports), with their timeline events. Two
         #    scans at once: the partial unique index turns the second insert into a no-op.
         cursor.execute(
             f"""
@@ -153,7 +174,7 @@ def _reconcile_sql(
                 AND NOT EXISTS (
                     SELECT 1 FROM {flag} f WHERE f.kind = %(kind)s
                     AND f.investigation_id = w.investigation_id AND f.victim_key = w.victim_key
-                    AND f.status = 'dismissed')
+                    AND {_DISMISSAL_HOLDS} AND NOT {_NEWER_OCCURRENCE})
                 ORDER BY w.severity DESC, w.investigation_id, w.victim_key
                 ON CONFLICT DO NOTHING
                 RETURNING id, investigation_id, severity
@@ -166,7 +187,12 @@ def _reconcile_sql(
             )
             SELECT id, severity FROM ins ORDER BY severity DESC, id
             """,  # noqa: S608 - table names and constants only
-            {"kind": kind, "now": now, "raised": f"Flag raised: {label} ("},
+            {
+                "kind": kind,
+                "now": now,
+                "raised": f"Flag raised: {label} (",
+                "occurrence": list(OCCURRENCE_KEYS.get(kind, ())),
+            },
         )
         opened = [(pk, severity) for pk, severity in cursor.fetchall()]
         # 2. Resolve the active ones whose condition has cleared.
@@ -188,6 +214,21 @@ def _reconcile_sql(
             [now, kind, *scope_params, now, f"Flag cleared: {label}"],
         )
         resolved = cursor.rowcount
+        # 2b. Dismissed flags whose condition has cleared no longer silence the rule: the next
+        #     occurrence opens a new flag. Quietly: the flag left the queue when dismissed.
+        #     (Not before the dismissal itself: a scan whose rows were read before it.)
+        cursor.execute(
+            f"""
+            UPDATE {flag} f SET resolved_at = %s
+            WHERE f.kind = %s AND {_DISMISSAL_HOLDS} AND f.acted_at < %s
+            AND f.investigation_id IN ({scope_sql})
+            AND NOT EXISTS (
+                SELECT 1 FROM flag_wanted w
+                WHERE w.investigation_id = f.investigation_id
+                AND w.victim_key = f.victim_key)
+            """,  # noqa: S608 - table names and constants only
+            [now, kind, now, *scope_params],
+        )
         # 3. Refresh severity and evidence of those still true, only where they changed.
         cursor.execute(
             f"""
@@ -224,12 +265,22 @@ def _reconcile_python(
             kind=kind, status__in=ACTIVE_STATUSES, investigation__in=scope.values("pk")
         ).values("pk", "investigation_id", "victim_key", "severity", "evidence")
     }
-    dismissed = set(
-        Flag.objects.filter(
-            kind=kind, status=FlagStatus.DISMISSED, investigation__in=scope.values("pk")
-        ).values_list("investigation_id", "victim_key")
-    )
-    new_keys = [key for key in wanted if key not in existing and key not in dismissed]
+    occurrence = OCCURRENCE_KEYS.get(kind, ())
+    holding: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for f in Flag.objects.filter(
+        kind=kind, status=FlagStatus.DISMISSED, investigation__in=scope.values("pk")
+    ).values("pk", "investigation_id", "victim_key", "evidence", "acted_at", "resolved_at"):
+        if not (f["resolved_at"] and f["acted_at"] and f["resolved_at"] > f["acted_at"]):
+            holding.setdefault((f["investigation_id"], f["victim_key"]), []).append(f)
+    new_keys = [
+        key
+        for key in wanted
+        if key not in existing
+        and not any(
+            not _newer_occurrence(wanted[key][2], f["evidence"], occurrence)
+            for f in holding.get(key, [])
+        )
+    ]
     units = dict(
         Investigation.objects.filter(pk__in={inv for inv, _ in new_keys}).values_list(
             "pk", "unit_id"
@@ -257,6 +308,15 @@ def _reconcile_python(
         resolved = Flag.objects.filter(pk__in=cleared, status__in=ACTIVE_STATUSES).update(
             status=FlagStatus.RESOLVED, resolved_at=now
         )
+    lapsed = [
+        f["pk"]
+        for key, flags in holding.items()
+        if key not in wanted
+        for f in flags
+        if f["acted_at"] and f["acted_at"] < now
+    ]
+    if lapsed:
+        Flag.objects.filter(pk__in=lapsed).update(resolved_at=now)
     changed = [
         Flag(pk=f["pk"], severity=wanted[key][1], evidence=wanted[key][2])
         for key, f in existing.items()
@@ -302,6 +362,30 @@ def _reconcile_python(
             batch_size=2000,
         )
     return [(f.pk, f.severity) for f in opened], resolved
+
+
+def _occurrence_value(value: Any) -> Any:
+    """An occurrence key's value, comparable as _NEWER_OCCURRENCE compares it in SQL."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return value
+
+
+def _newer_occurrence(new: dict[str, Any], old: dict[str, Any], keys: Iterable[str]) -> bool:
+    for key in keys:
+        now_value, then_value = _occurrence_value(new.get(key)), _occurrence_value(old.get(key))
+        if now_value is None:
+            continue
+        if then_value is None or isinstance(now_value, datetime) != isinstance(
+            then_value, datetime
+        ):
+            return True
+        if now_value > then_value:
+            return True
+    return False
 
 
 def scan(

@@ -96,6 +96,9 @@ PREMATURE_CONDITIONS = {
     "open_unrecorded_offence_flag": "a disclosed offence is still unrecorded",
     "no_supervisor_closure_review": "no supervisor approved the closure",
     "closed_soon_after_start": "it was closed within {days} days of starting",
+    # The same condition for a case that never started (no substantive enquiry completed):
+    # it had no days of investigation at all (docs/decisions/0006).
+    "closed_without_starting": "it was closed without ever being started",
 }
 
 
@@ -132,8 +135,12 @@ def premature_closure(
     involvement = Involvement.objects.filter(investigation=OuterRef("pk"))
     annotated = premature_closure_candidates(cases, cfg, now).annotate(
         c_not_spoken=Exists(involvement.filter(account_taken_at__isnull=True)),
+        # An enquiry is an investigative action only when substantive (not a note, a
+        # re-allocation or an admin task): the same test that starts the case's clock.
         c_no_enquiry=~Exists(
-            Enquiry.objects.filter(investigation=OuterRef("pk"), completed_at__isnull=False)
+            Enquiry.objects.filter(
+                investigation=OuterRef("pk"), substantive=True, completed_at__isnull=False
+            )
         ),
         c_no_plan=Exists(
             involvement.filter(~Exists(SafeguardingPlan.objects.filter(victim=OuterRef("victim"))))
@@ -183,7 +190,9 @@ def premature_closure(
         if row["status"] == Status.CLOSED and row["c_no_review"]:
             failed.append("no_supervisor_closure_review")
         started, end = row["started_at"], row["end"]
-        if started and end and end - started < timedelta(days=cfg.premature_closure_days):
+        if started is None:
+            failed.append("closed_without_starting")
+        elif end is not None and end - started < timedelta(days=cfg.premature_closure_days):
             failed.append("closed_soon_after_start")
         if not failed:
             continue
@@ -349,9 +358,12 @@ def victim_contact_overdue(
 def relocated_victim_no_contact(
     cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
 ) -> Iterator[Row]:
-    """Relocated, and no contact made since, after the agreed number of days."""
-    contact_since = Contact.objects.filter(
-        victim=OuterRef("victim"), made=True, at__gt=OuterRef("recorded_at")
+    """Relocated, and no contact made since, after the agreed number of days. The move has a
+    date, not a time: a contact made on a later (local) date than the move counts, however late
+    the move was recorded; one made on the day of the move counts only once the move had been
+    recorded (before that, it may have been made before the victim moved)."""
+    contact_since = Contact.objects.filter(victim=OuterRef("victim"), made=True).filter(
+        Q(at__date__gt=OuterRef("relocated_on")) | Q(at__gt=OuterRef("recorded_at"))
     )
     latest_relocation = Relocation.objects.filter(victim=OuterRef("victim")).order_by(
         "-recorded_at", "-id"
@@ -502,6 +514,21 @@ def nrm_decision_overdue(
 # Rules whose flags are reconciled over a narrower set of cases than the scan's scope.
 RECONCILE_SCOPES: dict[str, Callable[..., QuerySet[Investigation]]] = {
     FlagKind.PREMATURE_CLOSURE: premature_closure_scope,
+}
+
+# Evidence keys whose value moves on when a new occurrence of a rule's condition is recorded
+# while the condition still holds (a later custody event without a section 45 consideration,
+# another disclosure, a new relocation or referral, a later contact or review date missed).
+# A dismissed flag silences its rule only for what it was raised on: a row whose value for one
+# of these keys is later (dates and datetimes) or larger (counts) than the dismissed flag's
+# opens a new flag. Values must be numbers or ISO dates/datetimes (or null). See ADR 0006.
+OCCURRENCE_KEYS: dict[str, tuple[str, ...]] = {
+    FlagKind.UNRECORDED_LINKED_OFFENCE: ("disclosures", "latest_disclosed_at"),
+    FlagKind.VICTIM_CONTACT_OVERDUE: ("next_contact_due",),
+    FlagKind.RELOCATED_VICTIM_NO_CONTACT: ("relocated_on",),
+    FlagKind.VICTIM_CRIMINALISED: ("custody_events", "latest_at"),
+    FlagKind.SUPERVISION_OVERDUE: ("last_review_at", "next_review_due"),
+    FlagKind.NRM_DECISION_OVERDUE: ("submitted_at",),
 }
 
 RULES: dict[str, Rule] = {

@@ -539,12 +539,13 @@ def test_premature_closure_lists_every_failed_condition(
 
     flag = active(FlagKind.PREMATURE_CLOSURE, never_started)
     assert flag is not None
-    # A case that never started cannot be "closed within 14 days of starting": the missing
-    # enquiry is what it is flagged for.
+    # A case that never started fails the "closed within 14 days of starting" condition too,
+    # in its own words (tests/flags/test_rule_fixes.py).
     assert failed_conditions(flag) == [
         "victim_not_spoken_to",
         "no_completed_enquiry",
         "victim_without_plan",
+        "closed_without_starting",
     ]
     assert flag.severity == Severity.HIGH
     assert flag.evidence["status"] == "closed"

@@ -264,7 +264,7 @@ HOW = """## How the scan stays fast and small
   a time; nothing builds a dict of all rows.
 - `reconcile` (slaverycases/flags/actions.py) copies the rule's rows into a session temporary
   table `flag_wanted` (COPY, in chunks) and compares them with the flags in SQL: one
-  `INSERT ... SELECT ... ON CONFLICT DO NOTHING` opens the new flags (never a dismissed one;
+  `INSERT ... SELECT ... ON CONFLICT DO NOTHING` opens the new flags (not one a dismissal still covers, ADR 0006;
   the partial unique index `flag_one_active_per_kind_case_victim` makes a concurrent scan's
   second insert a no-op) and writes their timeline events in the same statement; one
   `UPDATE ... WHERE NOT EXISTS` resolves those whose condition cleared, with their timeline
