@@ -47,6 +47,7 @@ from investigations.querysets import (
 )
 from slaverycases.accounts.roles import works_cases
 from slaverycases.accounts.twofactor import step_up
+from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.errors import DomainError
 from slaverycases.core.paging import CountlessPage
@@ -77,6 +78,12 @@ def investigation_list(request: HttpRequest) -> HttpResponse:
         page: Any = CountlessPage(rows, request.GET.get("page"), PAGE_SIZE)
     else:
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    list_consulted(
+        actor=user,
+        page="investigations",
+        shown=[inv.reference for inv in page],
+        filters={**filters, "page": page.number},
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

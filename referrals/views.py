@@ -24,6 +24,7 @@ from referrals.forms import (
 )
 from referrals.models import DutyToNotify, NrmReferral
 from referrals.querysets import referrals_for_user
+from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
 from victims import access as victim_access
 from victims.models import Victim
@@ -42,6 +43,12 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     )
     # each referral's case is read with it: no query per row
     changeable = {r.pk for r in page if referral_access.may_change_referral(user, r)}
+    list_consulted(
+        actor=user,
+        page="referrals",
+        shown=[r.investigation.reference for r in page],
+        filters={"status": status, "page": page.number},
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

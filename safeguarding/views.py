@@ -16,6 +16,7 @@ from safeguarding.forms import ContactForm, FoundForm, MissingForm, PlanForm, Re
 from safeguarding.models import MissingEpisode, SafeguardingPlan
 from safeguarding.querysets import board_victims, missing_victims, relocations_awaiting_contact
 from slaverycases.accounts.twofactor import step_up
+from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.paging import CountlessPage, page_number, serial_plan
 from victims import access as victim_access
@@ -37,6 +38,14 @@ def board(request: HttpRequest) -> HttpResponse:
     deep = number > WALKED_PAGES
     with nullcontext() if deep else serial_plan():
         page = CountlessPage(board_victims(user, deep=deep), number, PAGE_SIZE)
+    relocations = list(relocations_awaiting_contact(user)[:50])
+    missing = list(missing_victims(user)[:50])
+    list_consulted(
+        actor=user,
+        page="safeguarding board",
+        shown=[f"victim {pk}" for pk in _victim_ids(page, relocations, missing)],
+        filters={"page": number},
+    )
     return render(
         request,
         "safeguarding/board.html",
@@ -44,10 +53,16 @@ def board(request: HttpRequest) -> HttpResponse:
             "page_obj": page,
             "querystring_base": "",
             "today": timezone.localdate(),
-            "relocations": list(relocations_awaiting_contact(user)[:50]),
-            "missing": list(missing_victims(user)[:50]),
+            "relocations": relocations,
+            "missing": missing,
         },
     )
+
+
+def _victim_ids(page: Any, relocations: list[Any], missing: list[Any]) -> list[int]:
+    """The victims the board shows, once each, in the order shown."""
+    ids = [v.pk for v in page] + [r.victim_id for r in relocations] + [m.victim_id for m in missing]
+    return list(dict.fromkeys(ids))
 
 
 def victim_safeguarding_section(

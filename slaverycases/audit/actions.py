@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -49,6 +50,24 @@ def audit_record(
 
 # Every page view writes a row: the INSERT is made once, not by save() each time (ADR 0005).
 _INSERT_EVENT = CompiledInsert(AuditEvent)
+
+
+def list_consulted(
+    *, actor: Any, page: str, shown: Iterable[Any], filters: dict[str, Any] | None = None
+) -> AuditEvent:
+    """Record that the actor viewed a list of records (DPA 2018 s62 consultation): which list,
+    with which search and filters, and what it showed (case references, victim or flag ids).
+    A search by a victim's name tells which cases hold that person: it is a consultation of
+    each case shown, and the auditor can find it by the reference."""
+    used = {
+        name: value if isinstance(value, bool | int) else str(value)
+        for name, value in (filters or {}).items()
+        if value not in ("", None, [], (), False)
+    }
+    detail: dict[str, Any] = {"page": page, "shown": [str(item) for item in shown]}
+    if used:
+        detail["filters"] = used
+    return audit_record(actor=actor, action=AuditAction.CONSULTATION, detail=detail)
 
 
 def _reference_of(obj: models.Model) -> str:

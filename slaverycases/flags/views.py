@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from investigations import access as case_access
+from investigations import actions as case_actions
+from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.flags import access, actions
 from slaverycases.flags.evidence import describe
@@ -32,6 +34,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     for flag in page:
         flag.words = describe(flag, today)
+    list_consulted(
+        actor=user,
+        page="flag queue",
+        shown=[flag.investigation.reference for flag in page],
+        filters={"kind": kind, "page": page.number},
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -52,6 +60,8 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not access.may_act_on_flag(request.user, flag):
         raise PermissionDenied("You cannot act on this flag.")
     flag.words = describe(flag)
+    if request.method == "GET":
+        case_actions.investigation_consulted(flag.investigation, actor=request.user, what="flag")
 
     def perform(data: dict[str, Any]) -> Flag:
         if data["action"] == "acknowledge":

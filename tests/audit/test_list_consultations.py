@@ -1,0 +1,103 @@
+"""Every list that shows cases or victims writes one consultation row (DPA 2018 s62): which
+list, with which search and filters, and what it showed. A search by a victim's name tells
+which cases hold that person; the auditor finds it by the references shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from investigations.models import Investigation
+from slaverycases.audit.models import AuditAction, AuditEvent
+from slaverycases.flags.models import FlagKind
+from tests import factories
+from tests.flags.test_rules import active, add_victim, criminalise, scan_now
+from tests.referrals.test_referrals import _submit
+
+pytestmark = pytest.mark.django_db
+
+
+def consultations(since: int, page: str) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(
+            pk__gt=since, action=AuditAction.CONSULTATION, detail__page=page
+        ).order_by("pk")
+    )
+
+
+def last_id() -> int:
+    return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+@pytest.fixture
+def gmp(people) -> Any:
+    return people["officer.gmp"].force
+
+
+@pytest.fixture
+def case(officer, supervisor) -> Investigation:
+    return factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+
+
+def test_a_search_of_the_list_records_the_words_and_the_cases_shown(
+    client, case, officer, supervisor
+):
+    other = factories.investigation(officer, stage="allocated", supervisor=supervisor)
+    add_victim(case, officer, name="Andrei Ionescu")
+    client.force_login(officer)
+    since = last_id()
+    response = client.get("/investigations/", {"q": "Ionescu"})
+    assert response.status_code == 200
+    (row,) = consultations(since, "investigations")
+    assert row.actor == officer
+    assert row.detail["shown"] == [case.reference]
+    assert row.detail["filters"] == {"q": "Ionescu", "page": 1}
+    assert other.reference not in row.detail["shown"]
+
+    since = last_id()
+    client.get("/investigations/")
+    (row,) = consultations(since, "investigations")
+    assert set(row.detail["shown"]) == {case.reference, other.reference}
+    assert row.detail["filters"] == {"page": 1}
+
+
+def test_the_flag_queue_and_a_flags_page_are_consultations(client, case, officer, supervisor, gmp):
+    involvement = add_victim(case, officer)
+    criminalise(involvement.victim, case, officer)
+    scan_now(gmp)
+    flag = active(FlagKind.VICTIM_CRIMINALISED, case, involvement.victim)
+    assert flag is not None
+    client.force_login(supervisor)
+    since = last_id()
+    assert client.get("/flags/").status_code == 200
+    (row,) = consultations(since, "flag queue")
+    assert case.reference in row.detail["shown"]
+
+    since = last_id()
+    assert client.get(f"/flags/{flag.pk}/").status_code == 200
+    (row,) = consultations(since, "flag")
+    assert row.investigation_reference == case.reference
+
+
+def test_the_board_records_the_victims_it_shows(client, case, officer, safeguarding_lead):
+    involvement = add_victim(case, officer)
+    client.force_login(safeguarding_lead)
+    since = last_id()
+    assert client.get("/safeguarding/").status_code == 200
+    (row,) = consultations(since, "safeguarding board")
+    assert f"victim {involvement.victim_id}" in row.detail["shown"]
+
+
+def test_the_referral_list_records_the_cases_it_shows(client, case, officer):
+    involvement = add_victim(case, officer)
+    make_referral(involvement, officer)
+    client.force_login(officer)
+    since = last_id()
+    assert client.get("/referrals/").status_code == 200
+    (row,) = consultations(since, "referrals")
+    assert row.detail["shown"] == [case.reference]
+
+
+def make_referral(involvement: Any, officer: Any) -> None:
+    _submit(involvement.victim, involvement.investigation, officer)
