@@ -263,14 +263,14 @@ HOW = """## How the scan stays fast and small
   set-based query over the force's cases, streamed through a server-side cursor 5,000 rows at
   a time; nothing builds a dict of all rows.
 - `reconcile` (slaverycases/flags/actions.py) copies the rule's rows into a session temporary
-  table `flag_wanted` (COPY, in chunks) and compares them with the flags in SQL: one
-  `INSERT ... SELECT ... ON CONFLICT DO NOTHING` opens the new flags (not one a dismissal still covers, ADR 0006;
-  the partial unique index `flag_one_active_per_kind_case_victim` makes a concurrent scan's
-  second insert a no-op) and writes their timeline events in the same statement; one
+  table `flag_wanted` (COPY, in chunks) and compares them with the flags in SQL: one `INSERT ...
+  SELECT ... ON CONFLICT DO NOTHING` opens the new flags (not one that a dismissal still covers,
+  ADR 0006; the partial unique index `flag_one_active_per_kind_case_victim` makes a concurrent
+  scan's second insert a no-op) and writes their timeline events in the same statement; one
   `UPDATE ... WHERE NOT EXISTS` resolves those whose condition cleared, with their timeline
   events; one `UPDATE ... FROM` refreshes severity and evidence only where they changed, so a
-  second run with nothing changed writes nothing. The opened flags are built from the
-  INSERT's `RETURNING` rows. SQLite keeps the Python reconcile.
+  second run with nothing changed writes nothing. The opened flags are built from the INSERT's
+  `RETURNING` rows. SQLite keeps the Python reconcile.
 - Inside the scan's transaction: `jit = off` (hundreds of short queries: compiling costs more
   than it saves), `cursor_tuple_fraction = 1.0` (server-side cursors are otherwise planned for
   their first 10% of rows: nested loops over whole tables, 10x slower here) and
