@@ -160,10 +160,16 @@ def time_to_start_table(buckets: dict[str, int]) -> Table:
     )
 
 
-def closures_table(by_outcome: dict[str, int]) -> Table:
+def closures_table(
+    by_outcome: dict[str, int],
+    *,
+    name: str = "closures",
+    caption: str = "Investigations closed, by outcome",
+) -> Table:
+    """`name` is the table's and its chart's id: two on one page need two names."""
     return _share_table(
-        "closures",
-        "Investigations closed, by outcome",
+        name,
+        caption,
         "Outcome",
         "Closures",
         [(label, by_outcome.get(code, 0)) for code, label in Outcome.choices],
@@ -317,9 +323,14 @@ def compute_statistics(cases: Any, period: q.Period, now: datetime) -> Statistic
 # --- dashboards -------------------------------------------------------------------------
 
 
-def flags_by_kind_table(rows: list[dict[str, Any]]) -> Table:
+def flags_by_kind_table(
+    rows: list[dict[str, Any]],
+    *,
+    name: str = "flags",
+    caption: str = "Open flags, by kind and age",
+) -> Table:
+    """`name` is the table's and its chart's id: two on one page need two names."""
     labels = dict(FlagKind.choices)
-    caption = "Open flags, by kind and age"
     data = [
         [labels.get(r["kind"], r["kind"]), r["total"], r["high"]]
         + [r[key] for key, _ in q.FLAG_AGES]
@@ -332,13 +343,13 @@ def flags_by_kind_table(rows: list[dict[str, Any]]) -> Table:
     ]
     legend = [(label, colour) for (_, label), colour in zip(q.FLAG_AGES, colours, strict=True)]
     return Table(
-        name="flags",
+        name=name,
         caption=caption,
         columns=["Flag", "Open", "High severity", *(label for _, label in q.FLAG_AGES)],
         rows=data,
         numeric=(1, 2, 3, 4, 5),
         total=total if data else None,
-        chart=_chart("flags", caption, bars, legend),
+        chart=_chart(name, caption, bars, legend),
         empty="No open flags.",
     )
 

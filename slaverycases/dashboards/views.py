@@ -104,11 +104,16 @@ def _force_section(user: Any, now: Any, today: Any) -> tuple[dict[str, Any], lis
     period = q.Period.last_12_months(today)
     stats = compute_statistics(cases, period, now)
     status = status_table(q.investigations_by_status(cases))
-    flags = flags_by_kind_table(q.open_flags_by_kind(cases, now))
-    flags.name, flags.caption = "force_flags", "Open flags across the force, by kind and age"
-    closures = closures_table(stats.closures)
-    closures.name = "force_closures"
-    closures.caption = f"Investigations closed, by outcome: {period.label}"
+    flags = flags_by_kind_table(
+        q.open_flags_by_kind(cases, now),
+        name="force_flags",
+        caption="Open flags across the force, by kind and age",
+    )
+    closures = closures_table(
+        stats.closures,
+        name="force_closures",
+        caption=f"Investigations closed, by outcome: {period.label}",
+    )
     summary = Table(
         name="force_summary",
         caption=f"Key figures: {period.label}",

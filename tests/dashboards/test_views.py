@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.utils import timezone
 from investigations import actions as case_actions
 from investigations.models import OffenceType
 from safeguarding import actions as safeguarding_actions
+from slaverycases.accounts import roles
 from slaverycases.accounts.models import Force, Unit
 from slaverycases.audit.models import AuditAction, AuditEvent
 from slaverycases.flags import actions as flag_actions
@@ -244,6 +246,20 @@ def test_the_force_lead_sees_force_wide_numbers_and_no_case(client, clock, peopl
     for text in ("Car wash", "Nail bar", "Besnik", "Vesa", "Priya Shah", "Trace the owner"):
         assert text not in html
     assert made["closed"]
+
+
+def test_a_supervisor_who_is_also_force_lead_gets_no_duplicate_ids(client, clock, people):
+    """Both panels draw a flags chart and a closures table: each keeps its own id."""
+    populate(people, 2)
+    lead = people["supervisor.gmp"]
+    lead.groups.add(Group.objects.get(name=roles.FORCE_ADMIN))
+    client.force_login(lead)
+    html = page(client.get("/dashboard/"))
+    assert 'id="supervisor-panels"' in html and 'id="force-panels"' in html
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert repeated == []
+    assert 'id="chart-flags"' in html and 'id="chart-force_flags"' in html
 
 
 def test_the_auditor_has_a_dashboard_without_figures(client, people):
