@@ -130,7 +130,13 @@ def investigation_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "investigations/form.html",
-        {"form": form, "title": "Log a new report", "submit": "Log the report"},
+        {
+            "form": form,
+            "title": "Log a new report",
+            "submit": "Log the report",
+            "cancel_url": reverse("investigations:list"),
+            "back_label": "Back to investigations",
+        },
         status=status,
     )
 

@@ -30,6 +30,7 @@ from victims.models import CustodyEvent, Disclosure, Involvement
 from victims.querysets import case_victims
 
 MAX_ROWS = 30
+CHANGE_ROWS = "change_rows"  # the intake page's "Change number of rows" button
 
 
 # --- sections other apps show -------------------------------------------------------------
@@ -76,11 +77,30 @@ def _case(request: HttpRequest, reference: str) -> Investigation:
 
 
 def _rows_wanted(request: HttpRequest) -> int:
-    raw = request.POST.get("victim-TOTAL_FORMS") or request.GET.get("count") or "3"
+    if CHANGE_ROWS in request.POST:
+        raw = request.POST.get("count") or request.POST.get("victim-TOTAL_FORMS") or "3"
+    else:
+        raw = request.POST.get("victim-TOTAL_FORMS") or request.GET.get("count") or "3"
     try:
         return max(1, min(MAX_ROWS, int(raw)))
     except ValueError:
         return 3
+
+
+def _as_typed(form: Any) -> dict[str, Any]:
+    """What the user typed into a bound form, field by field, without validating it: the
+    initial values of the same form shown again."""
+    return {name: form[name].value() for name in form.fields}
+
+
+def _with_rows(request: HttpRequest, rows: int) -> tuple[VictimsIntakeForm, Any]:
+    """The intake page again with `rows` people, keeping everything typed so far (the
+    'Change number of rows' button posts the whole form): no error is shown, nothing saved."""
+    typed = VictimRowFormSet(request.POST, prefix="victim")
+    people = [_as_typed(row) for row in typed.forms][:rows]
+    form = VictimsIntakeForm(initial=_as_typed(VictimsIntakeForm(request.POST)))
+    formset = VictimRowFormSet(prefix="victim", initial=people + [{}] * (rows - len(people)))
+    return form, formset
 
 
 def victims_add(request: HttpRequest, reference: str) -> HttpResponse:
@@ -92,7 +112,9 @@ def victims_add(request: HttpRequest, reference: str) -> HttpResponse:
     rows = _rows_wanted(request)
     status = 200
     matches_found = False
-    if request.method == "POST":
+    if request.method == "POST" and CHANGE_ROWS in request.POST:
+        form, formset = _with_rows(request, rows)
+    elif request.method == "POST":
         form = VictimsIntakeForm(request.POST)
         formset = VictimRowFormSet(request.POST, prefix="victim")
         if form.is_valid() and formset.is_valid():
@@ -393,6 +415,11 @@ def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=url,
         success_message="Victim's record saved",
         template="investigations/form.html",
-        context={"title": f"Change {victim.name}'s record", "submit": "Save", "cancel_url": url},
+        context={
+            "title": f"Change {victim.name}'s record",
+            "submit": "Save",
+            "cancel_url": url,
+            "back_label": f"Back to {victim.name}",
+        },
         initial={"version": victim.version, **{f: getattr(victim, f) for f in fields}},
     )

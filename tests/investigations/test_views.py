@@ -349,7 +349,12 @@ def test_the_403_page_explains_the_refusal(client, case, officer):
 
 def test_log_a_new_report(client, officer):
     client.force_login(officer)
-    assert client.get("/investigations/new/").status_code == 200
+    form_page = client.get("/investigations/new/")
+    assert form_page.status_code == 200
+    assert (
+        '<nav aria-label="Back"><a href="/investigations/" class="govuk-back-link">'
+        "Back to investigations</a></nav>"
+    ) in form_page.content.decode()
     reported = timezone.now() - timedelta(hours=3)
     response = client.post(
         "/investigations/new/",

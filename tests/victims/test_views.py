@@ -1208,3 +1208,28 @@ def test_the_victim_page_runs_a_fixed_number_of_queries(
     html = page(client, url)
     assert second_case.reference in html
     assert "Visit 24" not in html  # the contact log shows the latest 20
+
+
+def test_changing_the_number_of_rows_keeps_what_was_typed(client, case, officer):
+    """The button posts the whole form: the rows come back with what was typed, more (or
+    fewer) of them, with no error shown and nothing saved."""
+    client.force_login(officer)
+    data = intake_data([row("Andrei Ionescu", nationality="Romanian"), row("Mihai Popa")])
+    before = counts()
+    response = client.post(add_url(case), {**data, "count": "4", "change_rows": "1"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert PROBLEM not in html
+    assert 'name="victim-3-name"' in html and 'name="victim-4-name"' not in html
+    assert 'value="Andrei Ionescu"' in html and 'value="Romanian"' in html
+    assert 'value="Mihai Popa"' in html
+    assert 'name="victim-TOTAL_FORMS" value="4"' in html
+    assert 'id="count" name="count" type="text" inputmode="numeric" value="4"' in html
+    assert counts() == before
+
+    # Fewer rows drop the last ones; the intake questions are kept too.
+    response = client.post(add_url(case), {**data, "count": "1", "change_rows": "1"})
+    html = response.content.decode()
+    assert 'value="Andrei Ionescu"' in html and "Mihai Popa" not in html
+    assert 'name="victim-1-name"' not in html
+    assert re.search(r'value="movement"[^>]*checked', html)
