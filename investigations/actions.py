@@ -374,6 +374,7 @@ def investigation_allocate(
     inv.oic, inv.supervisor = oic, supervisor
     if first:
         inv.status = Status.UNDER_INVESTIGATION if inv.started_at else Status.ALLOCATED
+    if inv.allocated_at is None:  # supervision_overdue counts from the first allocation
         inv.allocated_at = timezone.now()
     save_investigation(inv, ["oic", "supervisor", "status", "allocated_at"])
     verb = "Allocated" if first else "Re-allocated"
@@ -723,7 +724,12 @@ def investigation_reopen(
         raise NotPermitted("Only a supervisor of the owning unit can reopen this case.")
     if not reason.strip():
         raise DomainError("Give the reason for reopening the investigation.")
-    inv.status = Status.UNDER_INVESTIGATION
+    # Back to where the work stands: a case closed before anyone was allocated waits for an
+    # officer in charge again (and the flags that watch allocation see it).
+    if inv.oic_id is None:
+        inv.status = Status.RECORDED
+    else:
+        inv.status = Status.UNDER_INVESTIGATION if inv.started_at else Status.ALLOCATED
     inv.closed_at = None
     inv.closure_requested_at = None
     inv.outcome = ""

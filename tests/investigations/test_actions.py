@@ -1302,6 +1302,34 @@ def test_reopen_a_closed_case(officer, supervisor):
     assert audit.actor == supervisor
 
 
+def test_a_case_closed_before_allocation_is_reopened_to_await_an_officer(officer, supervisor):
+    inv = factories.investigation(officer, stage="recorded", supervisor=supervisor)
+    assert inv.oic_id is None and inv.allocated_at is None
+    actions.closure_request(
+        inv,
+        actor=officer,
+        expected_version=inv.version,
+        proposed_outcome="nfa",
+        proposed_nfa_reason="no_offence",
+        rationale="No offence",
+    )
+    inv.refresh_from_db()
+    actions.closure_approve(inv, actor=supervisor, expected_version=inv.version, rationale="Yes")
+    inv.refresh_from_db()
+    actions.investigation_reopen(
+        inv, actor=supervisor, expected_version=inv.version, reason="The victim came forward"
+    )
+    inv.refresh_from_db()
+    assert inv.status == Status.RECORDED  # not under investigation with nobody in charge
+    actions.investigation_allocate(
+        inv, actor=supervisor, expected_version=inv.version, oic=officer, supervisor=supervisor
+    )
+    inv.refresh_from_db()
+    assert inv.status == Status.ALLOCATED
+    assert inv.allocated_at is not None  # supervision_overdue counts from it
+    assert last_event(inv).text.startswith("Allocated")
+
+
 @pytest.mark.parametrize("stage", ["reported", "under_investigation", "closure_requested"])
 def test_reopening_an_open_case_is_refused(officer, supervisor, stage):
     inv = factories.investigation(officer, stage=stage, supervisor=supervisor)
