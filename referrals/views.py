@@ -37,7 +37,8 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     if not user.has_perm("referrals.add_nrmreferral"):
         raise PermissionDenied("Your role does not work with referrals.")
     form = ReferralFilterForm(request.GET or None)
-    status = form.cleaned_data["status"] if form.is_bound and form.is_valid() else ""
+    invalid = form.is_bound and not form.is_valid()  # an edited address: say so, list them all
+    status = "" if invalid or not form.is_bound else form.cleaned_data["status"]
     page = Paginator(referrals_for_user(user, status=status), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -60,6 +61,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "changeable": changeable,
             "querystring_base": (query.urlencode() + "&") if query else "",
         },
+        status=400 if invalid else 200,
     )
 
 

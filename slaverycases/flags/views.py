@@ -29,7 +29,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     if not access.may_see_queue(user):
         raise PermissionDenied("The flag queue is for supervisors and safeguarding leads.")
     form = FlagFilterForm(request.GET or None)
-    kind = form.cleaned_data["kind"] if form.is_bound and form.is_valid() else ""
+    invalid = form.is_bound and not form.is_valid()  # an edited address: say so, list them all
+    kind = "" if invalid or not form.is_bound else form.cleaned_data["kind"]
     page = Paginator(queue_for(user, kind=kind), PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for flag in page:
@@ -50,6 +51,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "page_obj": page,
             "querystring_base": (query.urlencode() + "&") if query else "",
         },
+        status=400 if invalid else 200,
     )
 
 

@@ -101,3 +101,17 @@ def test_the_referral_list_records_the_cases_it_shows(client, case, officer):
 
 def make_referral(involvement: Any, officer: Any) -> None:
     _submit(involvement.victim, involvement.investigation, officer)
+
+
+def test_an_edited_referral_filter_is_explained(client, case, officer):
+    """As the case list: a filter the form does not offer is a 400 with the error summary, and
+    the list shows every referral the user may see."""
+    involvement = add_victim(case, officer)
+    make_referral(involvement, officer)
+    client.force_login(officer)
+    response = client.get("/referrals/", {"status": "no_such_status"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<title>Error: NRM referrals" in html
+    assert "There is a problem" in html and 'href="#id_status"' in html
+    assert case.reference in html

@@ -139,8 +139,11 @@ def test_the_queue_filters_by_kind(client, supervisor, queue_data):
     response = client.get("/flags/", {"kind": FlagKind.DELAYED_START})
     assert queue_pks(response) == [queue_data[k].pk for k in ("b", "a", "c")]
 
-    response = client.get("/flags/", {"kind": "no_such_kind"})
-    assert response.status_code == 200
+    response = client.get("/flags/", {"kind": "no_such_kind"})  # an edited address
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<title>Error: Flags to review" in html
+    assert "There is a problem" in html and 'href="#id_kind"' in html
     assert queue_data["a"].pk in queue_pks(response)  # an unknown kind filters nothing
 
 
