@@ -112,11 +112,13 @@ class NrmDecisionForm(GovukForm):
         label="Which decision",
         choices=[("rg", "Reasonable grounds"), ("cg", "Conclusive grounds")],
         widget=forms.RadioSelect,
+        error_messages={"required": "Select which decision was made"},
     )
     decision = forms.ChoiceField(
         label="Decision",
         choices=[(Decision.POSITIVE, "Positive"), (Decision.NEGATIVE, "Negative")],
         widget=forms.RadioSelect,
+        error_messages={"required": "Select whether the decision was positive or negative"},
     )
     decided_on = GovukDateField(label="Date of the decision")
 
@@ -210,10 +212,22 @@ class DutyToNotifyForm(GovukForm):
 
 
 class AgencyReferralForm(GovukForm):
-    agency = forms.ChoiceField(label="Agency", choices=Agency.choices, widget=forms.RadioSelect)
+    agency = forms.ChoiceField(
+        label="Agency",
+        choices=Agency.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the agency referred to"},
+    )
     organisation = forms.CharField(label="Organisation or team", max_length=200, required=False)
-    referred_on = GovukDateField(label="Date referred")
-    reason = forms.CharField(label="Why", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    referred_on = GovukDateField(
+        label="Date referred", error_messages={"required": "Enter the date of the referral"}
+    )
+    reason = forms.CharField(
+        label="Why",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Enter why the victim was referred"},
+    )
     justification = forms.CharField(
         label="Justification for sharing (required for Immigration Enforcement)",
         max_length=2000,

@@ -32,6 +32,7 @@ class PlanForm(GovukForm):
         min_value=1,
         max_value=90,
         error_messages={
+            "required": "Enter how often the victim must be contacted, in days",
             "invalid": "Contact frequency must be a number of days, like 7",
             "min_value": "Contact frequency must be at least 1 day",
             "max_value": "Contact frequency must be 90 days or fewer",
@@ -54,7 +55,12 @@ class ContactForm(GovukForm):
         with_time=True,
         error_messages={"required": "Enter the date and time of the contact"},
     )
-    method = forms.ChoiceField(label="How", choices=ContactMethod.choices, widget=forms.RadioSelect)
+    method = forms.ChoiceField(
+        label="How",
+        choices=ContactMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select how the contact was made or attempted"},
+    )
     made = forms.ChoiceField(
         label="Was contact made?",
         choices=[("yes", "Yes, we spoke to them"), ("no", "No, contact was attempted")],
@@ -83,9 +89,14 @@ class ContactForm(GovukForm):
 
 
 class RelocationForm(GovukForm):
-    relocated_on = GovukDateField(label="Date of the move")
+    relocated_on = GovukDateField(
+        label="Date of the move", error_messages={"required": "Enter the date of the move"}
+    )
     destination_type = forms.ChoiceField(
-        label="Moved to", choices=DestinationType.choices, widget=forms.RadioSelect
+        label="Moved to",
+        choices=DestinationType.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select where the victim moved to"},
     )
     to_force = forms.ModelChoiceField(
         queryset=Force.objects.order_by("name"),
@@ -103,14 +114,30 @@ class RelocationForm(GovukForm):
         label="Named contact in the receiving force", max_length=200
     )
     first_contact_within_days = forms.IntegerField(
-        label="First contact must happen within (days)", min_value=1, max_value=28, initial=7
+        label="First contact must happen within (days)",
+        min_value=1,
+        max_value=28,
+        initial=7,
+        error_messages={
+            "required": "Enter the number of days within which first contact must happen",
+            "invalid": "First contact must be a number of days, like 7",
+            "min_value": "First contact must happen within at least 1 day",
+            "max_value": "First contact must happen within 28 days or fewer",
+        },
     )
 
 
 class MissingForm(GovukForm):
-    reported_missing_at = GovukDateField(label="Reported missing at", with_time=True)
+    reported_missing_at = GovukDateField(
+        label="Reported missing at",
+        with_time=True,
+        error_messages={"required": "Enter the date and time the victim was reported missing"},
+    )
     risk_level = forms.ChoiceField(
-        label="Risk", choices=RiskLevel.choices, widget=forms.RadioSelect
+        label="Risk",
+        choices=RiskLevel.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the risk to the missing victim"},
     )
     notes = forms.CharField(
         label="Circumstances", max_length=2000, required=False, widget=forms.Textarea
@@ -118,4 +145,8 @@ class MissingForm(GovukForm):
 
 
 class FoundForm(GovukForm):
-    found_at = GovukDateField(label="Found at", with_time=True)
+    found_at = GovukDateField(
+        label="Found at",
+        with_time=True,
+        error_messages={"required": "Enter the date and time the victim was found"},
+    )

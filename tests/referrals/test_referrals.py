@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from referrals import actions
+from referrals.forms import AgencyReferralForm, NrmDecisionForm
 from referrals.models import Decision, DutyToNotify, NrmReferral
 from referrals.querysets import referrals_for_user
 from slaverycases.audit.models import AuditAction, AuditEvent
@@ -252,3 +253,16 @@ def test_reconciliation_lists_referrals_with_neither_crime_nor_reason_first(
     assert order[0] == orphan
     assert set(order[1:]) == {linked, reasoned}
     assert list(referrals_for_user(officer, status="no_linked_crime")) == [orphan, reasoned]
+
+
+def test_empty_decision_and_agency_forms_say_what_to_enter():
+    """GOV.UK error messages name what is missing, not the field's short label."""
+    decision = NrmDecisionForm({})
+    assert not decision.is_valid()
+    assert decision.errors["stage"] == ["Select which decision was made"]
+    assert decision.errors["decision"] == ["Select whether the decision was positive or negative"]
+    agency = AgencyReferralForm({}, cases=[])
+    assert not agency.is_valid()
+    assert agency.errors["agency"] == ["Select the agency referred to"]
+    assert agency.errors["reason"] == ["Enter why the victim was referred"]
+    assert agency.errors["referred_on"] == ["Enter the date of the referral"]

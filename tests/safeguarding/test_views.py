@@ -550,3 +550,48 @@ def test_the_board_runs_a_fixed_number_of_queries(
     html = page(client, BOARD)
     assert html.count(CHILD_TAG) == 10
     assert 'id="relocations"' in html and 'id="missing"' in html
+
+
+@pytest.mark.parametrize(
+    ("suffix", "messages"),
+    [
+        (
+            "contacts/new/",
+            ["Enter the date and time of the contact", "Select how the contact was made"],
+        ),
+        (
+            "relocations/new/",
+            [
+                "Enter the date of the move",
+                "Select where the victim moved to",
+                "Enter the number of days within which first contact must happen",
+            ],
+        ),
+        (
+            "missing/new/",
+            [
+                "Enter the date and time the victim was reported missing",
+                "Select the risk to the missing victim",
+            ],
+        ),
+    ],
+    ids=["contact", "relocation", "missing"],
+)
+def test_an_empty_form_says_what_to_enter_in_words(
+    client, victim, safeguarding_lead, suffix, messages
+):
+    """GOV.UK error messages name the thing to enter, not the field's short label ("Enter
+    found at", "Select how")."""
+    client.force_login(safeguarding_lead)
+    response = client.post(sg_url(victim, suffix), {})
+    assert response.status_code == 400
+    html = refused(response, *messages)
+    assert "Select how<" not in html and "Select moved to" not in html
+    assert "Enter reported missing at" not in html and "Select risk<" not in html
+
+
+def test_the_found_form_says_what_to_enter(client, episode, safeguarding_lead):
+    client.force_login(safeguarding_lead)
+    response = client.post(f"/safeguarding/missing/{episode.pk}/found/", {})
+    assert response.status_code == 400
+    refused(response, "Enter the date and time the victim was found")
