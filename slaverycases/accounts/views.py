@@ -22,6 +22,12 @@ class SignInView(auth_views.LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
+    def form_invalid(self, form: SignInForm) -> HttpResponse:
+        """A refused sign-in is a 400, as every other form the service refuses."""
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
 
 class SignOutView(auth_views.LogoutView):
     template_name = "registration/signed_out.html"

@@ -57,7 +57,7 @@ def test_each_demo_user_signs_in_and_sees_force_unit_and_role(
 def test_wrong_password_and_unknown_user_get_the_same_message(client, people):
     wrong = client.post("/account/sign-in/", {"username": "officer.gmp", "password": "nope"})
     unknown = client.post("/account/sign-in/", {"username": "nobody.at.all", "password": "nope"})
-    assert wrong.status_code == unknown.status_code == 200
+    assert wrong.status_code == unknown.status_code == 400
     message = "Enter a correct username and password"
     assert message in wrong.content.decode()
     assert message in unknown.content.decode()
@@ -69,6 +69,7 @@ def test_wrong_password_and_unknown_user_get_the_same_message(client, people):
 
 def test_empty_sign_in_form_names_each_missing_field(client, people):
     response = client.post("/account/sign-in/", {"username": "", "password": ""})
+    assert response.status_code == 400
     html = response.content.decode()
     assert "Enter your username" in html
     assert "Enter your password" in html
