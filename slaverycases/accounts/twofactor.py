@@ -3,6 +3,7 @@ stored hashed, session key rotated after the second factor, and step-up for sens
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from slaverycases.audit.models import AuditAction
 from slaverycases.core.compiled import CompiledQuery, compiled_filter
 
 VERIFIED_AT = "otp_verified_at"
+RECOVERY_CODE = re.compile(r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}")  # as enrolment_confirm makes
 OPEN_PATHS = (
     "/account/two-factor/",
     "/account/sign-out/",
@@ -87,6 +89,18 @@ def verify(request: HttpRequest, token: str) -> bool:
     token = token.strip().replace(" ", "")
     if device is None:
         return False
+    # The device's throttle (django-otp: a wait that doubles with each failure) covers recovery
+    # codes too: each of those is checked against up to ten slow password hashes, so without it
+    # anyone holding the password could keep the web workers busy, or guess codes.
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        audit_record(
+            actor=user,
+            action=AuditAction.SECOND_FACTOR,
+            obj=user,
+            detail={"event": "code refused", "throttled": True},
+        )
+        return False
     if token.isdigit() and device.verify_token(token):
         _mark_verified(request, device)
         audit_record(
@@ -96,10 +110,13 @@ def verify(request: HttpRequest, token: str) -> bool:
             detail={"event": "code accepted"},
         )
         return True
-    for code in RecoveryCode.objects.select_for_update().filter(user=user, used_at__isnull=True):
+    recovery = RECOVERY_CODE.fullmatch(token.lower()) is not None
+    codes = RecoveryCode.objects.select_for_update().filter(user=user, used_at__isnull=True)
+    for code in codes if recovery else ():
         if check_password(token.lower(), code.code_hash):
             code.used_at = timezone.now()
             code.save(update_fields=["used_at"])
+            device.throttle_reset()
             _mark_verified(request, device)
             audit_record(
                 actor=user,
@@ -108,6 +125,8 @@ def verify(request: HttpRequest, token: str) -> bool:
                 detail={"event": "recovery code used"},
             )
             return True
+    if not token.isdigit():
+        device.throttle_increment()  # verify_token counted a wrong app code itself
     audit_record(
         actor=user, action=AuditAction.SECOND_FACTOR, obj=user, detail={"event": "code refused"}
     )

@@ -125,3 +125,36 @@ def test_sharing_needs_a_fresh_second_factor(people, officer, supervisor):
     device.refresh_from_db()
     client.post("/account/two-factor/", {"token": _code(device, offset=1), "next": share_url})
     assert client.get(share_url).status_code == 200
+
+
+def test_wrong_recovery_codes_are_throttled_like_wrong_app_codes(people):
+    """Each recovery code tried costs up to ten slow hashes: the device's throttle (a wait
+    that doubles with each failure) covers them, so they can neither be guessed nor used to
+    keep the web workers busy. The wait over, the right code works and clears the count."""
+    client = Client()
+    _password(client)
+    device, page = _enrol(client)
+    code = page.content.decode().split("<code>")[1].split("</code>")[0]
+    client.post("/account/sign-out/")
+
+    again = Client()
+    _password(again)
+    with time_machine.travel(time.time(), tick=False) as clock:
+        response = again.post("/account/two-factor/", {"token": "0000-0000-0000"})
+        assert response.status_code == 400
+        device.refresh_from_db()
+        assert device.throttling_failure_count == 1
+        clock.shift(2)  # the first wait is a second
+        assert again.post("/account/two-factor/", {"token": "0000-0000-0001"}).status_code == 400
+        device.refresh_from_db()
+        assert device.throttling_failure_count == 2
+        # Inside the wait: even the right recovery code is refused, and not used up.
+        assert again.post("/account/two-factor/", {"token": code}).status_code == 400
+        assert RecoveryCode.objects.filter(used_at__isnull=False).count() == 0
+        refused = AuditEvent.objects.filter(action=AuditAction.SECOND_FACTOR).order_by("pk").last()
+        assert refused.detail == {"event": "code refused", "throttled": True}
+        clock.shift(60)
+        assert again.post("/account/two-factor/", {"token": code, "next": "/"}).status_code == 302
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+    assert RecoveryCode.objects.filter(used_at__isnull=False).count() == 1
