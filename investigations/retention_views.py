@@ -48,13 +48,15 @@ def retention_list(request: HttpRequest) -> HttpResponse:
 def retention_review(request: HttpRequest, reference: str) -> HttpResponse:
     _reviewer(request)
     user = request.user
+    # Closed cases only: a force administrator sees figures, never an open case's title, unit
+    # or victims; references are sequential and could otherwise be walked one by one.
     inv = (
         Investigation.objects.select_related("unit")
-        .filter(reference=reference.upper(), force_id=user.force_id)
+        .filter(reference=reference.upper(), force_id=user.force_id, status=Status.CLOSED)
         .first()
     )
     if inv is None:
-        raise Http404("No such investigation in your force")
+        raise Http404("No closed investigation with that reference in your force")
     if request.method == "GET":
         actions.investigation_consulted(inv, actor=user, what="Retention review")
     today = timezone.localdate()

@@ -140,6 +140,17 @@ def test_daily_task_tells_each_forces_administrators_once(officer, supervisor, f
         assert len(mail.outbox) == 1
 
 
+def test_an_open_case_has_no_retention_page(officer, supervisor, force_admin):
+    """A force administrator sees figures, never an open case: its retention page is a 404 that
+    shows nothing of it (references are sequential and could be walked)."""
+    inv = factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+    client = Client()
+    client.force_login(force_admin)
+    response = client.get(f"/retention/{inv.reference}/")
+    assert response.status_code == 404
+    assert inv.title not in response.content.decode()
+
+
 # --- retain --------------------------------------------------------------------------------------
 
 
