@@ -215,6 +215,17 @@ def premature_closure(
         )
 
 
+def unrecorded_offence_scope(
+    cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
+) -> QuerySet[Investigation]:
+    """Where unrecorded_linked_offence looks, and where its flags are reconciled: open cases
+    and closures a supervisor can still revisit (the premature closure lookback). Closing a
+    case does not record the offence: a flag on a case closed before that is left as it is,
+    never "cleared" because the rule stopped looking."""
+    since = now - timedelta(days=cfg.premature_closure_lookback_days)
+    return cases.exclude(status=Status.CLOSED, closed_at__lt=since)
+
+
 def unrecorded_linked_offence(
     cases: QuerySet[Investigation], cfg: FlagSettings, now: datetime
 ) -> Iterator[Row]:
@@ -228,13 +239,7 @@ def unrecorded_linked_offence(
     )
     # Open cases, and recent closures: closing a case does not record the offence, so the flag
     # stays (and premature_closure reads it) for the closures a supervisor can still revisit.
-    in_scope = cases.filter(
-        Q(status__in=OPEN)
-        | Q(
-            status=Status.CLOSED,
-            closed_at__gte=now - timedelta(days=cfg.premature_closure_lookback_days),
-        )
-    ).values("pk")
+    in_scope = unrecorded_offence_scope(cases, cfg, now).values("pk")
     disclosures = (
         Disclosure.objects.filter(
             involvement__investigation__in=in_scope,
@@ -273,7 +278,7 @@ def unrecorded_linked_offence(
             },
         )
     sexual_hint = (
-        cases.filter(status__in=OPEN)
+        unrecorded_offence_scope(cases, cfg, now)
         .filter(
             Exists(
                 InvestigationExploitation.objects.filter(
@@ -514,6 +519,7 @@ def nrm_decision_overdue(
 # Rules whose flags are reconciled over a narrower set of cases than the scan's scope.
 RECONCILE_SCOPES: dict[str, Callable[..., QuerySet[Investigation]]] = {
     FlagKind.PREMATURE_CLOSURE: premature_closure_scope,
+    FlagKind.UNRECORDED_LINKED_OFFENCE: unrecorded_offence_scope,
 }
 
 # Evidence keys whose value moves on when a new occurrence of a rule's condition is recorded

@@ -26,17 +26,20 @@ from slaverycases.flags.rules import RECONCILE_SCOPES, RULES
 from tests import factories
 from tests.flags.test_reconcile import snapshot
 from tests.flags.test_rules import (
+    LABELS,
     T0,
     active,
     add_victim,
     close,
     complete_enquiry,
     criminalise,
+    disclosed,  # noqa: F401 - a fixture
     failed_conditions,
     flag_rows,
     frozen_clock,
     scan_at,
     scan_now,
+    thresholds,
     timeline_texts,
 )
 from victims.models import Victim
@@ -353,3 +356,45 @@ def test_a_contact_counts_by_its_date_in_london(
     assert list(relocations_awaiting_contact(safeguarding_lead)) == [waiting]
     assert_second_scan_changes_nothing(clock, gmp, when + timedelta(minutes=1))
     assert Flag.objects.filter(kind=FlagKind.RELOCATED_VICTIM_NO_CONTACT).count() == 1
+
+
+# --- unrecorded_linked_offence: closing the case, or time passing, records nothing ---------------
+
+
+def test_an_unrecorded_offence_flag_is_not_cleared_by_the_case_growing_old(
+    clock,
+    gmp,
+    officer,
+    supervisor,
+    disclosed,  # noqa: F811 - the fixture imported above
+):
+    """Before: once the closed case left the lookback window the rule stopped looking, and the
+    scan resolved the flag with "Flag cleared" on the timeline, though no offence was ever
+    recorded."""
+    inv, involvement, _ = disclosed
+    thresholds(gmp, premature_closure_lookback_days=30)
+    scan_at(clock, gmp, T0 + timedelta(hours=25))
+    flag = active(FlagKind.UNRECORDED_LINKED_OFFENCE, inv, involvement.victim)
+    assert flag is not None
+    close(inv, officer, supervisor)
+    later = T0 + timedelta(days=40)
+    scan_at(clock, gmp, later)
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.OPEN
+    assert f"Flag cleared: {LABELS[FlagKind.UNRECORDED_LINKED_OFFENCE]}" not in timeline_texts(inv)
+    assert_second_scan_changes_nothing(clock, gmp, later + timedelta(minutes=1))
+
+
+def test_closing_a_sexual_exploitation_case_does_not_clear_its_hint(
+    clock, gmp, officer, supervisor
+):
+    inv = factories.investigation(
+        officer, stage="under_investigation", supervisor=supervisor, days_ago=3, types=("sexual",)
+    )
+    scan_now(gmp)
+    hint = active(FlagKind.UNRECORDED_LINKED_OFFENCE, inv)
+    assert hint is not None
+    close(inv, officer, supervisor)
+    scan_now(gmp)
+    hint.refresh_from_db()
+    assert hint.status == FlagStatus.OPEN
