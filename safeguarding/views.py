@@ -20,6 +20,7 @@ from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.paging import CountlessPage, page_number, serial_plan
 from victims import access as victim_access
+from victims import actions as victim_actions
 from victims.models import Victim
 
 PAGE_SIZE = 50
@@ -87,7 +88,11 @@ def _victim(request: HttpRequest, pk: int) -> Victim:
     return victim_access.get_victim_for_user(request.user, pk)
 
 
-def _page(victim: Victim, title: str, submit: str) -> dict[str, Any]:
+def _page(request: HttpRequest, victim: Victim, title: str, submit: str) -> dict[str, Any]:
+    """The context of a form page about the victim; showing it (GET) is a consultation of the
+    victim's record, recorded as their page is."""
+    if request.method == "GET":
+        victim_actions.victim_consulted(victim, actor=request.user)
     url = reverse("victims:detail", args=[victim.pk])
     return {"title": title, "submit": submit, "cancel_url": url, "victim": victim}
 
@@ -118,7 +123,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Safeguarding plan saved",
         template="safeguarding/form.html",
-        context=_page(victim, f"Safeguarding plan for {victim.name}", "Save the plan"),
+        context=_page(request, victim, f"Safeguarding plan for {victim.name}", "Save the plan"),
         initial=initial,
     )
 
@@ -135,7 +140,7 @@ def contact_new(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Contact recorded",
         template="safeguarding/form.html",
-        context=_page(victim, f"Record contact with {victim.name}", "Save the contact"),
+        context=_page(request, victim, f"Record contact with {victim.name}", "Save the contact"),
         initial={"next_contact_due": actions.default_next_contact(plan)},
     )
 
@@ -152,7 +157,9 @@ def relocation_new(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Relocation recorded and the receiving force given access",
         template="safeguarding/form.html",
-        context=_page(victim, f"Record a relocation of {victim.name}", "Save the relocation"),
+        context=_page(
+            request, victim, f"Record a relocation of {victim.name}", "Save the relocation"
+        ),
         initial={"first_contact_within_days": 7},
     )
 
@@ -168,7 +175,7 @@ def missing_new(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Missing episode recorded",
         template="safeguarding/form.html",
-        context=_page(victim, f"Report {victim.name} missing", "Save"),
+        context=_page(request, victim, f"Report {victim.name} missing", "Save"),
     )
 
 
@@ -186,5 +193,5 @@ def missing_found(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message=f"{victim.name} recorded as found",
         template="safeguarding/form.html",
-        context=_page(victim, f"Record {victim.name} as found", "Save"),
+        context=_page(request, victim, f"Record {victim.name} as found", "Save"),
     )

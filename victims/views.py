@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from investigations import access as case_access
+from investigations import actions as case_actions
 from investigations.models import Investigation
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.errors import DomainError, NotPermitted
@@ -209,7 +210,13 @@ def _detail_url(inv: Investigation) -> str:
     return reverse("investigations:detail", args=[inv.reference]) + "#victims"
 
 
-def _page_context(inv: Investigation, title: str, submit: str) -> dict[str, Any]:
+def _consulted_page(
+    request: HttpRequest, inv: Investigation, title: str, submit: str
+) -> dict[str, Any]:
+    """The context of a form page about one of the case's victims; showing it (GET) is a
+    consultation of the case, recorded as the case page's is."""
+    if request.method == "GET":
+        case_actions.investigation_consulted(inv, actor=request.user, what=title)
     return {
         "investigation": inv,
         "title": title,
@@ -238,7 +245,8 @@ def account_record(request: HttpRequest, reference: str, pk: int) -> HttpRespons
         success_url=_detail_url(inv),
         success_message=f"{involvement.label}'s account {'changed' if taken else 'recorded'}",
         template="investigations/form.html",
-        context=_page_context(
+        context=_consulted_page(
+            request,
             inv,
             f"{'Change' if taken else 'Record'} {involvement.label}'s account "
             f"({involvement.victim.name})",
@@ -280,7 +288,8 @@ def disclosure_new(request: HttpRequest, reference: str, pk: int) -> HttpRespons
         success_url=_detail_url(inv),
         success_message="Disclosure recorded: record the offence it describes within 24 hours",
         template="investigations/form.html",
-        context=_page_context(
+        context=_consulted_page(
+            request,
             inv,
             f"Record a disclosure by {involvement.label} ({involvement.victim.name})",
             "Save the disclosure",
@@ -308,7 +317,8 @@ def disclosure_link(request: HttpRequest, reference: str, pk: int) -> HttpRespon
         success_url=_detail_url(inv),
         success_message="Disclosure linked to the recorded offence",
         template="investigations/form.html",
-        context=_page_context(
+        context=_consulted_page(
+            request,
             inv,
             f"Record the offence {disclosure.involvement.label} disclosed: "
             f"{disclosure.get_offence_type_display().lower()}",
@@ -329,8 +339,8 @@ def custody_event_new(request: HttpRequest, reference: str, pk: int) -> HttpResp
         success_url=_detail_url(inv),
         success_message="Arrest or charge recorded",
         template="investigations/form.html",
-        context=_page_context(
-            inv, f"Record an arrest or charge of {involvement.victim.name}", "Save"
+        context=_consulted_page(
+            request, inv, f"Record an arrest or charge of {involvement.victim.name}", "Save"
         ),
     )
 
@@ -347,7 +357,8 @@ def custody_s45(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         success_url=_detail_url(inv),
         success_message="Section 45 consideration recorded",
         template="investigations/form.html",
-        context=_page_context(
+        context=_consulted_page(
+            request,
             inv,
             f"Section 45 and non-punishment: {event.victim.name}'s "
             f"{event.get_kind_display().lower()} for {event.offence}",
@@ -405,6 +416,8 @@ def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not sensitive:
         fields = [f for f in fields if f not in VictimEditForm.SENSITIVE]
     url = reverse("victims:detail", args=[victim.pk])
+    if request.method == "GET":  # the form shows the record: a consultation, as its page is
+        actions.victim_consulted(victim, actor=request.user)
     return action_form_page(
         request,
         form_class=VictimEditForm,

@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 from slaverycases.accounts.twofactor import step_up
 from slaverycases.audit.access import may_read_audit_log
-from slaverycases.audit.actions import audit_record
+from slaverycases.audit.actions import audit_record, list_consulted
 from slaverycases.audit.forms import AuditFilterForm
 from slaverycases.audit.models import AuditAction
 from slaverycases.audit.querysets import audit_events_filtered
@@ -27,6 +27,17 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv" and not (form.is_bound and form.errors):
         return step_up(lambda r: _csv(r, events, form))(request)
     page = CountlessPage(events, request.GET.get("page"), PAGE_SIZE)
+    # Reading the log is itself a consultation (its rows name cases and victims): the row is
+    # written after this page's rows were read, so it shows on the next page view.
+    list_consulted(
+        actor=request.user,
+        page="audit log",
+        shown=dict.fromkeys(e.investigation_reference for e in page if e.investigation_reference),
+        filters={
+            **(form.cleaned_data if form.is_bound and form.is_valid() else {}),
+            "page": page.number,
+        },
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

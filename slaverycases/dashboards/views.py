@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from slaverycases.accounts import roles
 from slaverycases.accounts.twofactor import step_up
+from slaverycases.audit.actions import list_consulted
 from slaverycases.dashboards import access
 from slaverycases.dashboards import querysets as q
 from slaverycases.dashboards.csv import table_csv
@@ -161,8 +162,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return _export(
             request, {t.name: t for t in tables}, page="dashboard", period=period, scope=scope
         )
+    list_consulted(actor=user, page="dashboard", shown=_shown(context))
     context["querystring"] = ""
     return render(request, "dashboards/dashboard.html", context)
+
+
+def _shown(context: dict[str, Any]) -> list[str]:
+    """The cases (by reference) and victims (by id) the dashboard's lists show, once each, for
+    its consultation row. Read from rows already loaded: no query."""
+    shown: list[str] = []
+    officer = context.get("officer") or {}
+    shown += [inv.reference for inv in officer.get("cases", [])]
+    shown += [task.investigation.reference for task in officer.get("tasks", [])]
+    shown += [flag.investigation.reference for flag in officer.get("flags", [])]
+    supervisor = context.get("supervisor") or {}
+    shown += [review.investigation.reference for review in supervisor.get("closures", [])]
+    shown += [inv.reference for inv in supervisor.get("unreviewed", [])]
+    safeguarding = context.get("safeguarding") or {}
+    shown += [f"victim {victim.pk}" for victim in safeguarding.get("overdue", [])]
+    shown += [f"victim {r.victim_id}" for r in safeguarding.get("relocations", [])]
+    return list(dict.fromkeys(shown))
 
 
 # --- the statistics page ----------------------------------------------------------------

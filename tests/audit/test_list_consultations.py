@@ -115,3 +115,45 @@ def test_an_edited_referral_filter_is_explained(client, case, officer):
     assert "<title>Error: NRM referrals" in html
     assert "There is a problem" in html and 'href="#id_status"' in html
     assert case.reference in html
+
+
+def test_the_dashboard_records_the_cases_its_lists_show(client, case, officer):
+    client.force_login(officer)
+    since = last_id()
+    assert client.get("/dashboard/").status_code == 200
+    (row,) = consultations(since, "dashboard")
+    assert case.reference in row.detail["shown"]
+
+
+def test_form_pages_that_show_a_record_are_consultations(client, case, officer, safeguarding_lead):
+    """A form filled with a victim's record shows it as their page does: GET is a
+    consultation (of the case for the case's victim forms, of the victim for theirs)."""
+    involvement = add_victim(case, officer)
+    victim = involvement.victim
+    client.force_login(officer)
+    since = last_id()
+    url = f"/investigations/{case.reference}/victims/{involvement.pk}/account/"
+    assert client.get(url).status_code == 200
+    (row,) = AuditEvent.objects.filter(pk__gt=since, action=AuditAction.CONSULTATION)
+    assert row.investigation_reference == case.reference
+    assert row.detail["page"].startswith("Record Victim A's account")
+
+    since = last_id()
+    assert client.get(f"/victims/{victim.pk}/edit/").status_code == 200
+    (row,) = AuditEvent.objects.filter(pk__gt=since, action=AuditAction.CONSULTATION)
+    assert (row.object_type, row.object_id) == ("victims.victim", str(victim.pk))
+
+    client.force_login(safeguarding_lead)
+    since = last_id()
+    assert client.get(f"/safeguarding/victims/{victim.pk}/plan/").status_code == 200
+    (row,) = AuditEvent.objects.filter(pk__gt=since, action=AuditAction.CONSULTATION)
+    assert (row.object_type, row.object_id) == ("victims.victim", str(victim.pk))
+
+
+def test_reading_the_audit_log_is_recorded(client, case, auditor):
+    client.force_login(auditor)
+    since = last_id()
+    assert client.get("/audit/", {"reference": case.reference}).status_code == 200
+    (row,) = consultations(since, "audit log")
+    assert row.actor == auditor
+    assert row.detail["filters"]["reference"] == case.reference
