@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.db.models import QuerySet
@@ -24,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_move, user_deactivate
 from slaverycases.accounts.models import Force, Unit, User
+from slaverycases.accounts.twofactor import step_up
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
 
@@ -196,12 +198,27 @@ def _user_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
     return changes
 
 
+class UserChangeForm(BaseUserChangeForm):
+    """A user's unit belongs to their force (the force field, or the user's force when the
+    administrator may not change it)."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        unit = data.get("unit")
+        force = data.get("force") if "force" in self.fields else self.instance.force
+        if unit is not None and (force is None or unit.force_id != force.pk):
+            self.add_error("unit", "Choose a unit of the user's own force")
+        return data
+
+
 @admin.register(User)
 class UserAdmin(ForceScopedAdmin, BaseUserAdmin):
     """A force administrator sees and changes the users of their own force (never a
     superuser), gives them roles from ASSIGNABLE_ROLES and units of the force, and cannot
-    change their own roles, unit or active state."""
+    change their own roles, unit or active state. Adding or changing a user, or setting a
+    password, asks for a fresh second factor first (step-up), as sharing a case does."""
 
+    form = UserChangeForm
     list_display = ["username", "first_name", "last_name", "force", "unit", "is_active"]
     list_filter = ["force", "is_active", "groups"]
     list_select_related = ["force", "unit"]
@@ -280,7 +297,21 @@ class UserAdmin(ForceScopedAdmin, BaseUserAdmin):
                 detail={"via": "admin", "changes": changes},
             )
 
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return step_up(super().changeform_view)(request, object_id, form_url, extra_context)
+
     def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        return step_up(self._user_change_password)(request, id, form_url)
+
+    def _user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:
         """The stock view, in one transaction with its audit row."""

@@ -4,15 +4,21 @@ The demo `admin` is GMP's force administrator (staff, role force_admin); WYP is 
 Two-factor is off in the test settings, so force_login is a full sign-in.
 """
 
+import time
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.test import Client
+from django.test import Client, override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from slaverycases.accounts.admin import ASSIGNABLE_ROLES
 from slaverycases.accounts.models import Force, Unit, User
+from slaverycases.accounts.twofactor import VERIFIED_AT
 from slaverycases.audit.models import AuditAction, AuditEvent
 from slaverycases.flags.actions import settings_for
 from slaverycases.flags.models import FlagRun, FlagSettings
+from tests.security.test_two_factor import _code
 
 pytestmark = pytest.mark.django_db
 
@@ -266,6 +272,48 @@ def test_superuser_sees_and_changes_everyone(superuser_client, superuser, people
     assert {"is_superuser", "is_staff", "force", "unit", "user_permissions"} <= set(form.fields)
     nca = _force("NCA").group
     assert nca in form.fields["groups"].queryset
+
+
+def test_a_users_unit_belongs_to_their_force(superuser_client, people):
+    """Even a superuser cannot put a WYP officer in a GMP unit: the unit would open GMP's
+    cases to them while their force says WYP."""
+    wyp = people["officer.wyp"]
+    data = _user_data(
+        wyp,
+        unit=_unit("GMP").pk,
+        force=wyp.force_id,
+        groups=list(wyp.groups.values_list("pk", flat=True)),
+        date_joined_0="2026-01-01",
+        date_joined_1="09:00:00",
+    )
+    response = superuser_client.post(_change_url(wyp), data)
+    assert response.status_code == 200  # the admin shows the form again
+    assert "Choose a unit of the user&#x27;s own force" in response.content.decode()
+    wyp.refresh_from_db()
+    assert wyp.unit.force.code == "WYP"
+
+
+def test_changing_users_needs_a_fresh_second_factor(force_admin, people):
+    """As sharing a case does: a user's page (their roles, unit, password) asks for a second
+    factor at most five minutes old."""
+    officer = people["officer.gmp"]
+    with override_settings(TWO_FACTOR_REQUIRED=True):
+        client = Client()
+        response = client.post(
+            "/account/sign-in/", {"username": "admin", "password": settings.DEMO_PASSWORD}
+        )
+        assert response.status_code == 302
+        device = TOTPDevice.objects.create(user=force_admin, name="app", confirmed=True)
+        assert client.post("/account/two-factor/", {"token": _code(device)}).status_code == 302
+        assert client.get(_change_url(officer)).status_code == 200
+        session = client.session
+        session[VERIFIED_AT] = time.time() - 6 * 60
+        session.save()
+        for url in (_change_url(officer), f"/admin/accounts/user/{officer.pk}/password/"):
+            response = client.get(url)
+            assert response.status_code == 302, url
+            assert response["Location"].startswith("/account/two-factor/?next=")
+            assert "step_up=1" in response["Location"]
 
 
 # --- units ------------------------------------------------------------------------------------
