@@ -150,6 +150,12 @@ def may_share(user: User, investigation: Investigation) -> bool:
     )
 
 
+def may_record_offence_outcome(user: User, investigation: Investigation) -> bool:
+    """The case team records an offence's outcome, also once the case is closed: the court's
+    outcome (convicted, acquitted) comes months after an investigation closes as charged."""
+    return may_act(user, investigation, "change_offence")
+
+
 def may_add_case_records(user: User, investigation: Investigation) -> bool:
     """Offences, enquiries and suspects."""
     return may_change(user, investigation)

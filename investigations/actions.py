@@ -26,6 +26,7 @@ from investigations.models import (
     InvestigationUserObjectPermission,
     NfaReason,
     Offence,
+    OffenceOutcome,
     OffenceType,
     Outcome,
     ReferenceCounter,
@@ -436,6 +437,36 @@ def offence_record(
         action=AuditAction.COLLECTION,
     )
     return offence
+
+
+@transaction.atomic
+def offence_outcome_record(
+    offence: Offence, *, actor: User, outcome: str, expected_version: int
+) -> Offence:
+    """Record what became of a recorded offence (charged, caution, no further action, then
+    convicted or acquitted): the prosecutions a force's figures count. Also on a closed case
+    (access.may_record_offence_outcome)."""
+    inv = lock_investigation(offence.investigation, expected_version)
+    if not access.may_record_offence_outcome(actor, inv):
+        raise NotPermitted("You cannot record offence outcomes on this investigation.")
+    if outcome not in OffenceOutcome.values:
+        raise DomainError("Select the outcome of the offence.")
+    locked = Offence.objects.select_for_update().get(pk=offence.pk, investigation=inv)
+    if locked.outcome == outcome:
+        raise DomainError(f"The outcome is already: {locked.get_outcome_display().lower()}.")
+    before = locked.get_outcome_display().lower()
+    locked.outcome = outcome
+    locked.save(update_fields=["outcome"])
+    save_investigation(inv, [])
+    record_on_case(
+        inv,
+        actor=actor,
+        kind=TimelineKind.OFFENCE,
+        text=f"Outcome of {locked}: {locked.get_outcome_display().lower()} (was {before})",
+        obj=locked,
+        action=AuditAction.ALTERATION,
+    )
+    return locked
 
 
 @transaction.atomic

@@ -183,8 +183,13 @@ class OffenceForm(GovukForm):
         field.label_from_instance = lambda v: f"{v.case_label}: {v.name}"
 
 
-class OffenceOutcomeForm(GovukForm):
-    outcome = forms.ChoiceField(label="Outcome", choices=OffenceOutcome.choices)
+class OffenceOutcomeForm(VersionedForm):
+    outcome = forms.ChoiceField(
+        label="What is the outcome of this offence?",
+        choices=OffenceOutcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the outcome of the offence"},
+    )
 
 
 class EnquiryForm(GovukForm):

@@ -25,6 +25,11 @@ urlpatterns = [
     path("<ref:reference>/crime-decision/", views.crime_decision, name="crime-decision"),
     path("<ref:reference>/allocate/", views.allocate, name="allocate"),
     path("<ref:reference>/offences/new/", views.offence_new, name="offence-new"),
+    path(
+        "<ref:reference>/offences/<int:pk>/outcome/",
+        views.offence_outcome,
+        name="offence-outcome",
+    ),
     path("<ref:reference>/enquiries/new/", views.enquiry_new, name="enquiry-new"),
     path(
         "<ref:reference>/enquiries/<int:pk>/complete/",

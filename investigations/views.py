@@ -26,6 +26,7 @@ from investigations.forms import (
     InvestigationEditForm,
     InvestigationFilterForm,
     OffenceForm,
+    OffenceOutcomeForm,
     ReopenForm,
     ShareForm,
     SupervisoryReviewForm,
@@ -36,6 +37,7 @@ from investigations.models import (
     ClosureDecision,
     Enquiry,
     Investigation,
+    Offence,
     Status,
     Suspect,
 )
@@ -199,6 +201,7 @@ def _capabilities(user: Any, inv: Investigation) -> dict[str, bool]:
         "review_closure": access.may_review_closure(user, inv),
         "reopen": access.may_reopen(user, inv),
         "share": access.may_share(user, inv),
+        "offence_outcome": access.may_record_offence_outcome(user, inv),
     }
 
 
@@ -346,6 +349,24 @@ def offence_new(request: HttpRequest, reference: str) -> HttpResponse:
         title="Record an offence",
         submit="Record the offence",
         success="Offence recorded",
+    )
+
+
+def offence_outcome(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    inv = _case(request, reference)
+    offence = get_object_or_404(Offence, pk=pk, investigation=inv)
+    return _action_page(
+        request,
+        inv,
+        permission="change_offence",
+        form_class=OffenceOutcomeForm,
+        perform=lambda i, d: actions.offence_outcome_record(
+            offence, actor=request.user, outcome=d["outcome"], expected_version=d["version"]
+        ),
+        title=f"Outcome of {offence}",
+        submit="Save the outcome",
+        success="Offence outcome recorded",
+        initial={"outcome": offence.outcome},
     )
 
 

@@ -454,6 +454,45 @@ def test_an_offence_for_someone_elses_victim_or_a_used_reference_is_refused(
     assert Offence.objects.count() == before
 
 
+def test_an_offences_outcome_is_recorded_also_after_the_case_closes(client, officer, supervisor):
+    """Charged, then convicted months after the investigation closed as charged: the case
+    team records each outcome; the timeline and the audit log say what it was before."""
+    inv = factories.investigation(officer, stage="closed", supervisor=supervisor)
+    offence = Offence.objects.filter(investigation=inv).first()
+    assert offence is not None and offence.outcome == "open"
+    client.force_login(officer)
+    url = case_url(inv, f"offences/{offence.pk}/outcome/")
+    assert f'href="/investigations/{inv.reference}/offences/{offence.pk}/outcome/"' in (
+        client.get(case_url(inv)).content.decode()
+    )
+    form_page = client.get(url)
+    assert form_page.status_code == 200
+    assert "What is the outcome of this offence?" in form_page.content.decode()
+
+    inv.refresh_from_db()
+    stale = {"version": inv.version, "outcome": "charged"}
+    response = client.post(url, {"version": inv.version, "outcome": "convicted"})
+    assert response.status_code == 302
+    offence.refresh_from_db()
+    assert offence.outcome == "convicted"
+    latest = TimelineEvent.objects.filter(investigation=inv).order_by("-at", "-pk").first()
+    assert latest.text.startswith("Outcome of ")
+    assert latest.text.endswith("convicted (was under investigation)")
+    assert AuditEvent.objects.filter(
+        action=AuditAction.ALTERATION, object_type="investigations.offence"
+    ).exists()
+
+    response = client.post(url, stale)  # loaded before the conviction was recorded
+    assert response.status_code == 409
+    offence.refresh_from_db()
+    assert offence.outcome == "convicted"
+
+    inv.refresh_from_db()
+    response = client.post(url, {"version": inv.version, "outcome": ""})
+    assert response.status_code == 400
+    assert "Select the outcome of the offence" in response.content.decode()
+
+
 def test_add_and_complete_an_enquiry(client, officer, supervisor):
     inv = factories.investigation(officer, stage="allocated", supervisor=supervisor)
     client.force_login(officer)

@@ -54,6 +54,7 @@ MATRIX = {
     "investigations:enquiry-complete": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "investigations:suspect-new": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "investigations:suspect-edit": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
+    "investigations:offence-outcome": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "investigations:review-new": "RRRR FNNF ANNF FNNF NNNN NNFF NNNN",
     "investigations:closure-request": "RRRR ANNF ANNF FNNF NNNN NNAA NNNN",
     "investigations:closure-review": "RRRR FNNF ANNF FNNF NNNN NNFF NNNN",

@@ -17,6 +17,7 @@ CODE = {200: "A", 302: "R", 403: "F", 404: "N", 405: "M"}
 PK_FIELD = {
     "investigations:enquiry-complete": "enquiry",
     "investigations:suspect-edit": "suspect",
+    "investigations:offence-outcome": "offence",
     "case-victims:account": "involvement",
     "case-victims:disclosure-new": "involvement",
     "case-victims:custody-new": "involvement",

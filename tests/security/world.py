@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from investigations import actions as case_actions
+from investigations.models import Offence
 from referrals import actions as referral_actions
 from safeguarding import actions as safeguarding_actions
 from slaverycases.accounts.actions import unit_ensure
@@ -29,6 +30,7 @@ class CaseObjects:
     reference: str
     enquiry: int
     suspect: int
+    offence: int
     involvement: int
     disclosure: int
     victim: int
@@ -92,6 +94,7 @@ def _case(officer: User, supervisor: User, n: int) -> CaseObjects:
         inv.reference,
         enquiry.pk,
         suspect.pk,
+        Offence.objects.filter(investigation=inv).values_list("pk", flat=True).first(),
         involvement.pk,
         disclosure.pk,
         victim.pk,
