@@ -156,6 +156,13 @@ def may_record_offence_outcome(user: User, investigation: Investigation) -> bool
     return may_act(user, investigation, "change_offence")
 
 
+def may_consider_s45(user: User, investigation: Investigation) -> bool:
+    """The case team records the section 45 / non-punishment consideration of a victim's
+    arrest or charge, also once the case is closed: the victim_criminalised flag watches
+    closed cases, and the consideration changes nothing else on the case."""
+    return may_act(user, investigation, "change_investigation")
+
+
 def may_add_case_records(user: User, investigation: Investigation) -> bool:
     """Offences, enquiries and suspects."""
     return may_change(user, investigation)

@@ -202,6 +202,7 @@ def _capabilities(user: Any, inv: Investigation) -> dict[str, bool]:
         "reopen": access.may_reopen(user, inv),
         "share": access.may_share(user, inv),
         "offence_outcome": access.may_record_offence_outcome(user, inv),
+        "consider_s45": access.may_consider_s45(user, inv),
     }
 
 

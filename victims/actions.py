@@ -363,8 +363,8 @@ def custody_event_record_s45(
 ) -> CustodyEvent:
     """Record the section 45 / non-punishment consideration for an arrest or charge made
     before it was considered (what the victim_criminalised flag asks for)."""
-    inv = lock_investigation(event.investigation, None, open_only=True)
-    if not case_access.may_change(actor, inv):
+    inv = lock_investigation(event.investigation, None)  # closed cases too (may_consider_s45)
+    if not case_access.may_consider_s45(actor, inv):
         raise NotPermitted("You cannot change custody events on this investigation.")
     event = CustodyEvent.objects.select_for_update().select_related("victim").get(pk=event.pk)
     if event.s45_decision != S45Decision.NOT_CONSIDERED:

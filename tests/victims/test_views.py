@@ -1233,3 +1233,45 @@ def test_changing_the_number_of_rows_keeps_what_was_typed(client, case, officer)
     assert 'value="Andrei Ionescu"' in html and "Mihai Popa" not in html
     assert 'name="victim-1-name"' not in html
     assert re.search(r'value="movement"[^>]*checked', html)
+
+
+def test_section_45_is_considered_after_the_case_closes(
+    client, case, officer, supervisor, victim_a
+):
+    """The victim_criminalised flag watches closed cases too: the case team can still record
+    the consideration (nothing else on the closed case changes)."""
+    actions.custody_event_record(
+        victim_a.victim,
+        investigation=case,
+        actor=officer,
+        kind="charged",
+        offence="Cannabis cultivation",
+        occurred_at=timezone.now() - timedelta(hours=1),
+        s45_decision="not_considered",
+        s45_rationale="",
+    )
+    case.refresh_from_db()
+    case_actions.closure_request(
+        case,
+        actor=officer,
+        expected_version=case.version,
+        proposed_outcome="charged",
+        proposed_nfa_reason="",
+        rationale="Controller charged.",
+    )
+    case.refresh_from_db()
+    case_actions.closure_approve(
+        case, actor=supervisor, expected_version=case.version, rationale="Agreed."
+    )
+    client.force_login(officer)
+    assert "Record the section 45 consideration" in page(client, case_url(case))
+    event = CustodyEvent.objects.get()
+    response = client.post(
+        f"/investigations/{case.reference}/custody/{event.pk}/s45/",
+        {"s45_decision": "applies", "s45_rationale": "Compelled to tend the farm."},
+    )
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.s45_decision == "applies"
+    case.refresh_from_db()
+    assert case.status == "closed"
