@@ -1,7 +1,7 @@
-"""The two pages of case summary printing: the form that asks who the summary is for and why,
-and the PDF itself. Both need the case to be visible to the user (404 otherwise, as for the
-case page) and the print permission (403). The PDF is rendered and the disclosure recorded by
-investigations.pdf.investigation_print."""
+"""Case summary printing: the form that asks who the summary is for and why, which posts back
+and gets the PDF, and the PDF's address, which leads to the form. Both need the case to be
+visible to the user (404 otherwise, as for the case page) and the print permission (403). The
+PDF is rendered and the disclosure recorded by investigations.pdf.investigation_print."""
 
 from __future__ import annotations
 
@@ -131,28 +131,23 @@ def print_form(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_GET
-@step_up
 def summary_pdf(request: HttpRequest, reference: str) -> HttpResponse:
-    """The PDF for `?variant=...&recipient=...&justification=...`. Without a recipient and a
-    justification (or when another site sent the browser here) it sends the user to the form:
-    no PDF leaves without a recorded reason."""
+    """An address for the PDF that other systems may link to: it leads to the form, keeping the
+    version and the recipient, and never prints. A GET changes nothing (printing records a
+    disclosure), and the reason for a disclosure never travels in a URL, where proxies and
+    browser history keep it: the form posts it."""
     investigation = _printable_case(request, reference)
-    form = PrintForm(request.GET)
-    cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
-    if cross_site or not form.is_valid():
+    keep = {}
+    if request.headers.get("Sec-Fetch-Site") != "cross-site":
         keep = {
             name: request.GET[name]
             for name in ("variant", "recipient")
-            if request.GET.get(name) and not cross_site
+            if request.GET.get(name) and (name != "variant" or request.GET[name] in Variant.values)
         }
-        messages.info(
-            request,
-            "Say who the case summary is for and why they need it: printing it is recorded "
-            "as a disclosure.",
-        )
-        url = reverse("investigations:print", args=[investigation.reference])
-        return redirect(f"{url}?{urlencode(keep)}" if keep else url)
-    try:
-        return _pdf_response(request, investigation, form.cleaned_data)
-    except DomainError:
-        return redirect("investigations:print", reference=investigation.reference)
+    messages.info(
+        request,
+        "Say who the case summary is for and why they need it: printing it is recorded as a "
+        "disclosure.",
+    )
+    url = reverse("investigations:print", args=[investigation.reference])
+    return redirect(f"{url}?{urlencode(keep)}" if keep else url)
