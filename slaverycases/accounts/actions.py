@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import transaction
 
@@ -43,17 +44,25 @@ def sharing_group(target: Force | Unit) -> Group:
 
 @transaction.atomic
 def unit_move(unit: Unit, *, to_force: Force, actor: User) -> Unit:
-    """Move a unit (and its members) to another force, as force mergers require."""
+    """Move a unit, its members and its cases to another force, as force mergers require.
+    The cases keep their references; from then on the receiving force's flag thresholds apply
+    to them and its records administrators review them."""
+    investigation = apps.get_model("investigations", "Investigation")
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     old_force_id = unit.force_id
     unit.force = to_force
     unit.save(update_fields=["force"])
     User.objects.filter(unit=unit).update(force=to_force)
+    cases = investigation.objects.filter(unit=unit).exclude(force=to_force).update(force=to_force)
     audit_record(
         actor=actor,
         action=AuditAction.ALTERATION,
         obj=unit,
-        detail={"moved_from_force": old_force_id, "moved_to_force": to_force.pk},
+        detail={
+            "moved_from_force": old_force_id,
+            "moved_to_force": to_force.pk,
+            "cases_moved": cases,
+        },
     )
     return unit
 

@@ -137,8 +137,8 @@ class ForceAdmin(admin.ModelAdmin):
 
 @admin.register(Unit)
 class UnitAdmin(ForceScopedAdmin):
-    """A unit moves to another force only through unit_move (its members go with it and the
-    move is audited), and only a superuser may move it."""
+    """A unit moves to another force only through unit_move (its members and cases go with it
+    and the move is audited), and only a superuser may move it."""
 
     list_display = ["name", "force"]
     list_filter = ["force"]

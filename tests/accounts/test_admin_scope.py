@@ -5,19 +5,24 @@ Two-factor is off in the test settings, so force_login is a full sign-in.
 """
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.test import Client, override_settings
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from investigations.retention import due_for_review
+from slaverycases.accounts.actions import unit_ensure, unit_move
 from slaverycases.accounts.admin import ASSIGNABLE_ROLES
 from slaverycases.accounts.models import Force, Unit, User
 from slaverycases.accounts.twofactor import VERIFIED_AT
 from slaverycases.audit.models import AuditAction, AuditEvent
 from slaverycases.flags.actions import settings_for
 from slaverycases.flags.models import FlagRun, FlagSettings
+from tests import factories
 from tests.security.test_two_factor import _code
 
 pytestmark = pytest.mark.django_db
@@ -367,7 +372,35 @@ def test_superuser_moves_a_unit_through_unit_move(superuser_client, officer):
     assert unit.force == wyp
     assert officer.force == wyp  # its members moved with it
     event = AuditEvent.objects.get(object_type="accounts.unit", object_id=str(unit.pk))
-    assert event.detail == {"moved_from_force": _force("GMP").pk, "moved_to_force": wyp.pk}
+    assert event.detail == {
+        "moved_from_force": _force("GMP").pk,
+        "moved_to_force": wyp.pk,
+        "cases_moved": 0,
+    }
+
+
+def test_a_moved_unit_takes_its_cases_to_the_new_force(superuser, officer, supervisor):
+    unit = _unit("GMP")
+    gmp, wyp = _force("GMP"), _force("WYP")
+    closed = factories.investigation(officer, stage="closed", supervisor=supervisor)
+    opened = factories.investigation(officer)
+    night_team = unit_ensure(force=gmp, name="GMP Night Team")
+    night_officer = User.objects.create_user("night.officer", force=gmp, unit=night_team)
+    night_officer.groups.add(Group.objects.get(name="officer"))
+    elsewhere = factories.investigation(night_officer)
+    unit_move(unit, to_force=wyp, actor=superuser)
+    for case in (closed, opened):
+        case.refresh_from_db()
+        assert case.force == wyp
+        assert case.reference.startswith("GMP-")  # a reference is never changed
+    elsewhere.refresh_from_db()
+    assert elsewhere.force == gmp  # another unit's cases stay
+    event = AuditEvent.objects.get(object_type="accounts.unit", object_id=str(unit.pk))
+    assert event.detail["cases_moved"] == 2
+    # The receiving force reviews the closed case's retention, the old force no longer does.
+    far = timezone.localdate() + timedelta(days=365 * 20)
+    assert closed in due_for_review(wyp.pk, far)
+    assert closed not in due_for_review(gmp.pk, far)
 
 
 # --- flag settings and runs --------------------------------------------------------------------
