@@ -194,6 +194,13 @@ def relocation_record(
     _check_victim(actor, victim)
     if relocated_on > timezone.localdate():
         raise DomainError("Date of the move must be today or in the past.")
+    # A share writes the case (its version), so the cases are locked first, in the order every
+    # case action takes its lock (case, then victim): an edit saved meanwhile is not undone.
+    cases = list(
+        Investigation.objects.select_for_update()
+        .filter(pk__in=[case.pk for case in _victim_cases(victim, actor)])
+        .order_by("pk")
+    )
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
     recorded_at = timezone.now()
     relocation = Relocation.objects.create(
@@ -214,7 +221,6 @@ def relocation_record(
     victim.current_force = to_force
     victim.version += 1
     victim.save(update_fields=["current_force", "version"])
-    cases = _victim_cases(victim, actor)
     for case in cases:
         if case.force_id != to_force.pk and not force_sees_case(to_force, case):
             share_with_group(

@@ -21,6 +21,7 @@ from safeguarding.models import Relocation
 from safeguarding.querysets import board_victims, relocations_awaiting_contact
 from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_ensure
+from slaverycases.accounts.models import Force
 from tests import factories
 from tests.flags.test_rules import close
 from tests.flags.test_worker_killed import _dsn, backends
@@ -298,3 +299,48 @@ def test_a_contact_recorded_late_keeps_a_later_relocation_awaiting(
     contact(victim, safeguarding_lead, days_ago=1, made=True, due_in=5)  # after it
     assert Relocation.objects.get(pk=moved.pk).awaiting_contact is False
     assert awaiting_by_rule() == {moved.pk: False}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_relocation_shares_the_case_after_an_edit_in_progress_not_over_it(people):
+    """A relocation to another force shares the victim's case, which writes the case's version.
+    An edit of the case in progress (its row locked here, in another connection, and its
+    version moved on) is waited for, and the share writes the version after it: a form loaded
+    before the edit is then refused, not silently applied over it."""
+    officer, supervisor = people["officer.gmp"], people["supervisor.gmp"]
+    lead = people["safeguarding.gmp"]
+    case = factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+    (victim,) = (i.victim for i in add_victims(case, officer, person("Andrei Ionescu")))
+    start = Investigation.objects.get(pk=case.pk).version
+    editor = psycopg.connect(_dsn(), autocommit=False)
+    editor.execute(
+        "UPDATE investigations_investigation SET version = version + 1, title = 'Edit two' "
+        "WHERE id = %s",
+        [case.pk],
+    )
+    errors: list[BaseException] = []
+
+    def move() -> None:
+        try:
+            relocate(Victim.objects.get(pk=victim.pk), lead, Force.objects.get(code="WYP"))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=move)
+    thread.start()
+    deadline = time.monotonic() + 60
+    try:
+        while not any(b["wait_type"] == "Lock" and b["blocked_by"] for b in backends()):
+            assert thread.is_alive(), errors
+            assert time.monotonic() < deadline, "the relocation did not wait on the case"
+        editor.commit()
+    finally:
+        editor.close()
+    thread.join()
+    assert not errors, errors
+    case.refresh_from_db()
+    assert case.title == "Edit two"
+    assert case.version == start + 2  # the edit, then the share
