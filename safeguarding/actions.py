@@ -293,10 +293,15 @@ def missing_episode_found(episode: MissingEpisode, *, actor: User, found_at: dat
     episode.found_at = found_at
     episode.save(update_fields=["found_at"])
     victim = Victim.objects.select_for_update().get(pk=episode.victim_id)
-    victim.status = episode.status_before or VictimStatus.POTENTIAL
+    text = f"{victim.name} found"
+    if victim.status == VictimStatus.MISSING:
+        victim.status = episode.status_before or VictimStatus.POTENTIAL
+    else:
+        # The status was changed while they were missing: that later decision stands.
+        text += f"; status stays {victim.get_status_display().lower()}"
     victim.version += 1
     victim.save(update_fields=["status", "version"])
-    _on_cases(victim, actor, f"{victim.name} found", TimelineKind.CONTACT, episode)
+    _on_cases(victim, actor, text, TimelineKind.CONTACT, episode)
 
 
 def default_next_contact(plan: SafeguardingPlan | None) -> date:

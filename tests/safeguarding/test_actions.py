@@ -433,6 +433,22 @@ def test_a_confirmed_victim_found_is_still_confirmed(victim, officer):
     assert Victim.objects.get(pk=victim.pk).status == VictimStatus.CONFIRMED
 
 
+def test_a_status_decided_while_missing_stands_when_they_are_found(case, victim, officer):
+    from victims.actions import victim_update
+
+    episode = go_missing(victim, officer)
+    missing = Victim.objects.get(pk=victim.pk)
+    victim_update(
+        missing, actor=officer, expected_version=missing.version, status=VictimStatus.CONFIRMED
+    )
+    since = last_event_id()
+    actions.missing_episode_found(episode, actor=officer, found_at=timezone.now())
+    assert Victim.objects.get(pk=victim.pk).status == VictimStatus.CONFIRMED  # not "potential"
+    assert [e.text for e in new_events(case, since)] == [
+        "Andrei Ionescu found; status stays confirmed victim"
+    ]
+
+
 # --- who may act on a victim ---------------------------------------------------------------
 
 
