@@ -382,34 +382,48 @@ def _day(value: date | None) -> str:
     return f"{value:%-d %b %Y}" if value else ""
 
 
-def _referral_lines(victim_ids: list[int]) -> dict[int, list[str]] | None:
-    """victim id -> the victim's NRM referrals and Duty to Notify (MS1) notifications in words
-    (as on the victim's page, whichever case they were made on); None without the models."""
-    nrm_model = _model("referrals", "NrmReferral")
-    if nrm_model is None:
+def _referral_lines(user: User, victim_ids: list[int]) -> dict[int, list[str]] | None:
+    """victim id -> the victim's NRM referrals and Duty to Notify (MS1) notifications in words,
+    as on the victim's page: in full those made on cases the user may see, of the others only
+    the NRM status (referrals.access.referrals_seen); None without the referrals app."""
+    if not apps.is_installed("referrals"):
         return None
+    from referrals.access import referrals_seen, visible_case_ids
+
     lines: dict[int, list[str]] = {}
-    for r in nrm_model.objects.filter(victim_id__in=victim_ids).order_by("submitted_on", "id"):
-        text = (
-            f"NRM referral submitted {_day(r.submitted_on)} by {r.first_responder_organisation} "
-            + ("as a child" if r.referred_as_child else "with consent")
-            + f"; reasonable grounds: {r.get_rg_decision_display().lower()}"
-        )
-        if r.rg_decision_on:
-            text += f" ({_day(r.rg_decision_on)})"
-        if r.recovery_period_ends:
-            text += f"; recovery period ends {_day(r.recovery_period_ends)}"
-        text += f"; conclusive grounds: {r.get_cg_decision_display().lower()}"
-        if r.cg_decision_on:
-            text += f" ({_day(r.cg_decision_on)})"
-        lines.setdefault(r.victim_id, []).append(text)
-    ms1_model = _model("referrals", "DutyToNotify")
-    if ms1_model is not None:
-        for m in ms1_model.objects.filter(victim_id__in=victim_ids).order_by("submitted_on"):
+    seen = referrals_seen(victim_ids, visible_case_ids(user, victim_ids))
+    for victim_id, referrals in seen.items():
+        texts = lines.setdefault(victim_id, [])
+        for r in referrals.nrm:
+            text = (
+                f"NRM referral submitted {_day(r.submitted_on)} by "
+                f"{r.first_responder_organisation} "
+                + ("as a child" if r.referred_as_child else "with consent")
+                + f"; reasonable grounds: {r.get_rg_decision_display().lower()}"
+            )
+            if r.rg_decision_on:
+                text += f" ({_day(r.rg_decision_on)})"
+            if r.recovery_period_ends:
+                text += f"; recovery period ends {_day(r.recovery_period_ends)}"
+            text += f"; conclusive grounds: {r.get_cg_decision_display().lower()}"
+            if r.cg_decision_on:
+                text += f" ({_day(r.cg_decision_on)})"
+            texts.append(text)
+        for status in referrals.nrm_elsewhere:
+            texts.append(
+                f"NRM referral submitted {_day(status.submitted_on)} on another investigation; "
+                f"reasonable grounds: {status.rg_decision.lower()}; "
+                f"conclusive grounds: {status.cg_decision.lower()}"
+            )
+        for m in referrals.ms1:
             anonymous = "" if m.consent_to_be_identified else " (anonymous)"
-            lines.setdefault(m.victim_id, []).append(
+            texts.append(
                 f"Declined the NRM: Duty to Notify (MS1) submitted {_day(m.submitted_on)}"
                 f"{anonymous}"
+            )
+        for submitted_on in referrals.ms1_elsewhere:
+            texts.append(
+                f"Duty to Notify (MS1) submitted {_day(submitted_on)} on another investigation"
             )
     return lines
 
@@ -474,7 +488,7 @@ def summary_context(
         ((i.victim, labels[i.victim_id]) for i in involvements), active=redacted, protect=staff
     )
     see_sensitive = not redacted and may_see_sensitive(user, [inv])
-    referrals = _referral_lines([i.victim_id for i in involvements])
+    referrals = _referral_lines(user, [i.victim_id for i in involvements])
     today = timezone.localdate()
 
     def victim_name(victim: Any) -> str:

@@ -8,17 +8,22 @@ other case's referral details nor changes its referrals unless that case is thei
 - Seeing a referral: its case is visible to the user (`case_access.may_view`); else 404.
 - Making a referral from a case, or changing a referral: the role allows it and the user works
   that case (`case_access.may_act`); a visible case the user only reads is a 403.
+- Wherever a victim is shown (their page, a case summary PDF), `referrals_seen` decides: the
+  referrals of visible cases in full, of other cases only the victim's NRM status (an NRM
+  referral is per person, and the nrm_not_considered flag counts it whichever case made it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from investigations import access as case_access
-from referrals.models import NrmReferral
+from referrals.models import DutyToNotify, NrmReferral
 
 if TYPE_CHECKING:
     from investigations.models import Investigation
@@ -77,3 +82,64 @@ def get_nrm_referral_to_change(user: User, pk: int) -> NrmReferral:
             "Only the team working this referral's investigation can change the referral."
         )
     return referral
+
+
+@dataclass(frozen=True)
+class NrmStatus:
+    """All that is shown of an NRM referral made on a case the user does not see: when it was
+    submitted and the two decisions (never its responder, consent, crime or notes)."""
+
+    submitted_on: date
+    rg_decision: str
+    cg_decision: str
+
+
+@dataclass
+class VictimReferrals:
+    """One victim's referrals as one user may see them."""
+
+    nrm: list[NrmReferral] = field(default_factory=list)
+    nrm_elsewhere: list[NrmStatus] = field(default_factory=list)
+    ms1: list[DutyToNotify] = field(default_factory=list)
+    ms1_elsewhere: list[date] = field(default_factory=list)  # submitted on, nothing more
+
+
+def visible_case_ids(user: User, victim_ids: list[int]) -> set[int]:
+    """The victims' cases the user may see (one query)."""
+    return set(
+        case_access.investigations_for_user(user)
+        .filter(involvements__victim_id__in=victim_ids)
+        .values_list("pk", flat=True)
+    )
+
+
+def referrals_seen(victim_ids: list[int], visible: set[int]) -> dict[int, VictimReferrals]:
+    """victim id -> the victim's NRM referrals and MS1s, in full when made on a case in
+    `visible` (the user's: `visible_case_ids`), else as their status only. Two queries,
+    whatever the number of victims and referrals; every victim id has an entry."""
+    seen = {pk: VictimReferrals() for pk in victim_ids}
+    nrm = (
+        NrmReferral.objects.filter(victim_id__in=victim_ids)
+        .select_related("linked_offence", "investigation")
+        .order_by("submitted_on", "id")
+    )
+    for referral in nrm:
+        entry = seen[referral.victim_id]
+        if referral.investigation_id in visible:
+            entry.nrm.append(referral)
+        else:
+            entry.nrm_elsewhere.append(
+                NrmStatus(
+                    submitted_on=referral.submitted_on,
+                    rg_decision=referral.get_rg_decision_display(),
+                    cg_decision=referral.get_cg_decision_display(),
+                )
+            )
+    ms1s = DutyToNotify.objects.filter(victim_id__in=victim_ids).order_by("submitted_on", "id")
+    for ms1 in ms1s:
+        entry = seen[ms1.victim_id]
+        if ms1.investigation_id in visible:
+            entry.ms1.append(ms1)
+        else:
+            entry.ms1_elsewhere.append(ms1.submitted_on)
+    return seen

@@ -22,7 +22,6 @@ from referrals.forms import (
     NrmReferralForm,
     ReferralFilterForm,
 )
-from referrals.models import DutyToNotify, NrmReferral
 from referrals.querysets import referrals_for_user
 from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
@@ -68,10 +67,9 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 def victim_referrals_section(
     request: HttpRequest, victim: Victim, context: dict[str, Any]
 ) -> dict[str, Any]:
-    """The referrals on the victim's page: in full those made on cases the user may see; of
-    those made on other cases only the victim's NRM status (an NRM referral is per person, and
-    the nrm_not_considered flag counts it whichever case made it), never their crime, consent
-    or agency details. Three queries, whatever the number of referrals."""
+    """The referrals on the victim's page, as `referral_access.referrals_seen` decides: in full
+    those made on cases the user may see, of the others only the NRM status. Three queries,
+    whatever the number of referrals."""
     user = request.user
     involvements = context.get("involvements")
     if involvements is None:  # the victim page reads them; read them here for any other page
@@ -79,34 +77,13 @@ def victim_referrals_section(
     else:
         cases = [i.investigation for i in involvements]
     visible = {case.pk for case in cases}
-    nrm_referrals: list[NrmReferral] = []
-    nrm_elsewhere: list[dict[str, Any]] = []
-    for referral in victim.nrm_referrals.select_related("linked_offence", "investigation"):
-        if referral.investigation_id in visible:
-            nrm_referrals.append(referral)
-        else:
-            nrm_elsewhere.append(
-                {
-                    "submitted_on": referral.submitted_on,
-                    "rg_decision": referral.get_rg_decision_display(),
-                    "cg_decision": referral.get_cg_decision_display(),
-                }
-            )
-    ms1s: list[DutyToNotify] = []
-    ms1s_elsewhere: list[dict[str, Any]] = []
-    for ms1 in victim.duty_to_notify.all():
-        if ms1.investigation_id in visible:
-            ms1s.append(ms1)
-        else:
-            ms1s_elsewhere.append({"submitted_on": ms1.submitted_on})
+    seen = referral_access.referrals_seen([victim.pk], visible)[victim.pk]
     return {
-        "nrm_referrals": nrm_referrals,
-        "nrm_elsewhere": nrm_elsewhere,
-        "nrm_changeable": {
-            r.pk for r in nrm_referrals if referral_access.may_change_referral(user, r)
-        },
-        "ms1s": ms1s,
-        "ms1s_elsewhere": ms1s_elsewhere,
+        "nrm_referrals": seen.nrm,
+        "nrm_elsewhere": seen.nrm_elsewhere,
+        "nrm_changeable": {r.pk for r in seen.nrm if referral_access.may_change_referral(user, r)},
+        "ms1s": seen.ms1,
+        "ms1s_elsewhere": seen.ms1_elsewhere,
         "agency_referrals": list(victim.agency_referrals.filter(investigation_id__in=visible)),
         "can_refer": any(referral_access.may_refer(user, case) for case in cases),
         "victim_sections": [*context.get("victim_sections", []), "referrals/_victim.html"],

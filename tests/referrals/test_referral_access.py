@@ -26,6 +26,7 @@ from slaverycases.accounts import roles
 from slaverycases.accounts.actions import unit_ensure
 from slaverycases.core.errors import DomainError, NotPermitted
 from tests import factories
+from tests.pdf.test_summary_pdf import flat, pdftotext, print_url
 from tests.victims.test_actions import make_user
 from victims import actions as victim_actions
 from victims.models import Victim
@@ -225,6 +226,40 @@ def test_the_victim_page_runs_the_same_queries_with_more_referrals(
     with django_assert_num_queries(before):
         response = client.get(url)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("variant", ["full", "redacted"])
+def test_the_case_summary_shows_another_forces_referral_as_status_only(
+    client, people, two_forces, variant
+):
+    """The PDF decides as the victim page does (referrals_seen): GMP prints A, whose victim WYP
+    referred from B; the PDF gives the NRM status, never WYP's responder or the consent."""
+    world = two_forces
+    client.force_login(people["officer.gmp"])
+    response = client.post(
+        print_url(world.a),
+        {"variant": variant, "recipient": "CPS North West", "justification": "Charging file"},
+    )
+    assert response.status_code == 200
+    text = flat(pdftotext(response.content))
+    submitted = f"{world.referral.submitted_on:%-d %b %Y}"
+    assert f"NRM referral submitted {submitted} on another investigation" in text
+    assert "reasonable grounds: awaiting decision; conclusive grounds: awaiting decision" in text
+    for secret in ("by West Yorkshire Police", "with consent", B_CRIME, world.b.reference):
+        assert secret not in text
+
+
+def test_the_case_summary_shows_the_referral_in_full_to_its_cases_team(client, people, two_forces):
+    world = two_forces
+    client.force_login(people["officer.wyp"])
+    response = client.post(
+        print_url(world.b),
+        {"variant": "full", "recipient": "CPS Yorkshire", "justification": "Charging file"},
+    )
+    text = flat(pdftotext(response.content))
+    submitted = f"{world.referral.submitted_on:%-d %b %Y}"
+    assert f"NRM referral submitted {submitted} by West Yorkshire Police with consent" in text
+    assert "on another investigation" not in text
 
 
 # --- (b) and (c): the decision and link pages --------------------------------------------------
