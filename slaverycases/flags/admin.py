@@ -3,7 +3,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from slaverycases.accounts.admin import ForceScopedAdmin, audit_admin_save
-from slaverycases.flags.models import Flag, FlagRun, FlagSettings
+from slaverycases.flags.models import FlagRun, FlagSettings
 
 
 @admin.register(FlagSettings)
@@ -47,11 +47,5 @@ class FlagRunAdmin(ForceScopedAdmin):
         return False
 
 
-@admin.register(Flag)
-class FlagAdmin(admin.ModelAdmin):
-    list_display = ["kind", "investigation", "victim", "severity", "status", "raised_at"]
-    list_filter = ["kind", "status", "severity"]
-    raw_id_fields = ["investigation", "victim", "acted_by"]
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
+# Flags have no admin page: they are read and acted on only through the flag queue, which
+# checks access, records the action on the case's timeline and audits it (flags.actions).

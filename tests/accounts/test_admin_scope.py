@@ -456,3 +456,11 @@ def test_flag_runs_are_own_force_only(admin_client, people):
     response = admin_client.get("/admin/flags/flagrun/")
     assert set(response.context["cl"].queryset) == {gmp}
     assert admin_client.get(f"/admin/flags/flagrun/{wyp.pk}/change/").status_code == 302
+
+
+@pytest.mark.parametrize("url", ["/admin/flags/flag/", "/admin/audit/auditevent/"])
+def test_flags_and_the_audit_log_have_no_admin_pages(superuser_client, url):
+    """Flags are acted on only through the flag queue (audited, on the timeline) and the audit
+    log read only through its own page (a consultation): not even a superuser edits or reads
+    them in the admin, where neither would be recorded."""
+    assert superuser_client.get(url).status_code == 404
