@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from investigations import access
+from investigations import actions as case_actions
 from investigations.models import Investigation
 from investigations.pdf import Variant, investigation_print, may_print
 from slaverycases.accounts.twofactor import step_up
@@ -115,6 +116,8 @@ def print_form(request: HttpRequest, reference: str) -> HttpResponse:
             if request.GET.get(name) and (name != "variant" or request.GET[name] in Variant.values)
         }
         form = PrintForm(initial=initial)
+    # The form shows the case (its reference and title): a consultation, as the case page is.
+    case_actions.investigation_consulted(investigation, actor=request.user, what="Print form")
     detail_url = reverse("investigations:detail", args=[investigation.reference])
     return render(
         request,

@@ -14,6 +14,7 @@ from investigations import actions, retention
 from investigations.forms import RetentionReviewForm
 from investigations.models import Investigation, OffenceType, RetentionReview, Status
 from slaverycases.accounts.twofactor import step_up
+from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
 
 PAGE_SIZE = 50
@@ -37,6 +38,12 @@ def retention_list(request: HttpRequest) -> HttpResponse:
         .select_related("reviewed_by")
         .order_by("-reviewed_at", "-id")[:20]
     )
+    list_consulted(
+        actor=user,
+        page="retention",
+        shown=[inv.reference for inv in page],
+        filters={"show": "soon" if soon else "", "page": page.number},
+    )
     return render(
         request,
         "investigations/retention_list.html",
@@ -57,8 +64,6 @@ def retention_review(request: HttpRequest, reference: str) -> HttpResponse:
     )
     if inv is None:
         raise Http404("No closed investigation with that reference in your force")
-    if request.method == "GET":
-        actions.investigation_consulted(inv, actor=user, what="Retention review")
     today = timezone.localdate()
     offences = retention.offence_types(inv)
     group = retention.group_for(offences)
@@ -99,4 +104,5 @@ def retention_review(request: HttpRequest, reference: str) -> HttpResponse:
             "next_review_on": retention.add_years(today, retention.REVIEW_YEARS[group]),
         },
         context=context,
+        consulted=lambda: actions.investigation_consulted(inv, actor=user, what="Retention review"),
     )

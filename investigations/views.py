@@ -225,11 +225,12 @@ def _action_page(
     the action in its transaction, a clear message on a refusal (400) or a stale edit (409)."""
     if not access.may_act(request.user, investigation, permission):
         raise PermissionDenied("Your role or unit does not allow this on this case.")
-    if request.method == "GET":
-        actions.investigation_consulted(investigation, actor=request.user, what=title)
     detail_url = reverse("investigations:detail", args=[investigation.reference])
     return action_form_page(
         request,
+        consulted=lambda: actions.investigation_consulted(
+            investigation, actor=request.user, what=title
+        ),
         form_class=form_class,
         perform=lambda data: perform(investigation, data),
         success_url=detail_url,

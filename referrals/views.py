@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -11,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from investigations import access as case_access
+from investigations import actions as case_actions
 from investigations.models import Investigation
 from referrals import access as referral_access
 from referrals import actions
@@ -22,10 +24,12 @@ from referrals.forms import (
     NrmReferralForm,
     ReferralFilterForm,
 )
+from referrals.models import NrmReferral
 from referrals.querysets import referrals_for_user
 from slaverycases.audit.actions import list_consulted
 from slaverycases.core.actionpage import action_form_page
 from victims import access as victim_access
+from victims import actions as victim_actions
 from victims.models import Victim
 
 PAGE_SIZE = 50
@@ -107,6 +111,22 @@ def _context(victim: Victim, title: str, submit: str) -> dict[str, Any]:
     return {"title": title, "submit": submit, "cancel_url": url, "victim": victim}
 
 
+def _victim_consulted(request: HttpRequest, victim: Victim) -> Callable[[], None]:
+    """A form for a new referral shows the victim's record (name, age, the cases to refer
+    from): a consultation of the victim, as their page is."""
+    return lambda: victim_actions.victim_consulted(victim, actor=request.user)
+
+
+def _referral_consulted(
+    request: HttpRequest, referral: NrmReferral, title: str
+) -> Callable[[], None]:
+    """A form about a referral shows its case's record (the victim, the crimes): a consultation
+    of the referral's own case."""
+    return lambda: case_actions.investigation_consulted(
+        referral.investigation, actor=request.user, what=title
+    )
+
+
 def nrm_new(request: HttpRequest, pk: int) -> HttpResponse:
     victim, cases = _victim_and_cases(request, pk)
     own_offence = (
@@ -117,6 +137,7 @@ def nrm_new(request: HttpRequest, pk: int) -> HttpResponse:
         form_class=NrmReferralForm,
         form_kwargs={"victim": victim, "cases": cases},
         perform=lambda d: actions.nrm_referral_submit(victim, actor=request.user, **d),
+        consulted=_victim_consulted(request, victim),
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="NRM referral recorded",
         template="referrals/form.html",
@@ -140,6 +161,7 @@ def nrm_decision(request: HttpRequest, pk: int) -> HttpResponse:
     victim = referral.victim
     return action_form_page(
         request,
+        consulted=_referral_consulted(request, referral, "NRM decision"),
         form_class=NrmDecisionForm,
         perform=lambda d: actions.nrm_decision_record(
             referral,
@@ -165,6 +187,7 @@ def nrm_link(request: HttpRequest, pk: int) -> HttpResponse:
     victim = referral.victim
     return action_form_page(
         request,
+        consulted=_referral_consulted(request, referral, "NRM referral's crime"),
         form_class=LinkCrimeForm,
         form_kwargs={"referral": referral, "user": request.user},
         perform=lambda d: actions.nrm_referral_link_crime(
@@ -197,6 +220,7 @@ def ms1_new(request: HttpRequest, pk: int) -> HttpResponse:
         form_class=DutyToNotifyForm,
         form_kwargs={"cases": cases},
         perform=lambda d: actions.duty_to_notify_submit(victim, actor=request.user, **d),
+        consulted=_victim_consulted(request, victim),
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Duty to Notify (MS1) recorded",
         template="referrals/form.html",
@@ -214,6 +238,7 @@ def agency_new(request: HttpRequest, pk: int) -> HttpResponse:
         form_class=AgencyReferralForm,
         form_kwargs={"cases": cases},
         perform=lambda d: actions.agency_referral_record(victim, actor=request.user, **d),
+        consulted=_victim_consulted(request, victim),
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Agency referral recorded",
         template="referrals/form.html",

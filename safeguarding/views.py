@@ -89,12 +89,14 @@ def _victim(request: HttpRequest, pk: int) -> Victim:
 
 
 def _page(request: HttpRequest, victim: Victim, title: str, submit: str) -> dict[str, Any]:
-    """The context of a form page about the victim; showing it (GET) is a consultation of the
-    victim's record, recorded as their page is."""
-    if request.method == "GET":
-        victim_actions.victim_consulted(victim, actor=request.user)
+    """The context of a form page about the victim, and its consultation of the victim's record
+    (recorded as their page is, whenever the form shows it): action_form_page's `context` and
+    `consulted`."""
     url = reverse("victims:detail", args=[victim.pk])
-    return {"title": title, "submit": submit, "cancel_url": url, "victim": victim}
+    return {
+        "context": {"title": title, "submit": submit, "cancel_url": url, "victim": victim},
+        "consulted": lambda: victim_actions.victim_consulted(victim, actor=request.user),
+    }
 
 
 def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -123,7 +125,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Safeguarding plan saved",
         template="safeguarding/form.html",
-        context=_page(request, victim, f"Safeguarding plan for {victim.name}", "Save the plan"),
+        **_page(request, victim, f"Safeguarding plan for {victim.name}", "Save the plan"),
         initial=initial,
     )
 
@@ -140,7 +142,7 @@ def contact_new(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Contact recorded",
         template="safeguarding/form.html",
-        context=_page(request, victim, f"Record contact with {victim.name}", "Save the contact"),
+        **_page(request, victim, f"Record contact with {victim.name}", "Save the contact"),
         initial={"next_contact_due": actions.default_next_contact(plan)},
     )
 
@@ -157,9 +159,7 @@ def relocation_new(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Relocation recorded and the receiving force given access",
         template="safeguarding/form.html",
-        context=_page(
-            request, victim, f"Record a relocation of {victim.name}", "Save the relocation"
-        ),
+        **_page(request, victim, f"Record a relocation of {victim.name}", "Save the relocation"),
         initial={"first_contact_within_days": 7},
     )
 
@@ -175,7 +175,7 @@ def missing_new(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message="Missing episode recorded",
         template="safeguarding/form.html",
-        context=_page(request, victim, f"Report {victim.name} missing", "Save"),
+        **_page(request, victim, f"Report {victim.name} missing", "Save"),
     )
 
 
@@ -193,5 +193,5 @@ def missing_found(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("victims:detail", args=[victim.pk]),
         success_message=f"{victim.name} recorded as found",
         template="safeguarding/form.html",
-        context=_page(request, victim, f"Record {victim.name} as found", "Save"),
+        **_page(request, victim, f"Record {victim.name} as found", "Save"),
     )

@@ -213,15 +213,19 @@ def _detail_url(inv: Investigation) -> str:
 def _consulted_page(
     request: HttpRequest, inv: Investigation, title: str, submit: str
 ) -> dict[str, Any]:
-    """The context of a form page about one of the case's victims; showing it (GET) is a
-    consultation of the case, recorded as the case page's is."""
-    if request.method == "GET":
-        case_actions.investigation_consulted(inv, actor=request.user, what=title)
+    """The context of a form page about one of the case's victims, and its consultation of the
+    case (recorded as the case page's is, whenever the form shows it): action_form_page's
+    `context` and `consulted`."""
     return {
-        "investigation": inv,
-        "title": title,
-        "submit": submit,
-        "cancel_url": _detail_url(inv),
+        "context": {
+            "investigation": inv,
+            "title": title,
+            "submit": submit,
+            "cancel_url": _detail_url(inv),
+        },
+        "consulted": lambda: case_actions.investigation_consulted(
+            inv, actor=request.user, what=title
+        ),
     }
 
 
@@ -245,7 +249,7 @@ def account_record(request: HttpRequest, reference: str, pk: int) -> HttpRespons
         success_url=_detail_url(inv),
         success_message=f"{involvement.label}'s account {'changed' if taken else 'recorded'}",
         template="investigations/form.html",
-        context=_consulted_page(
+        **_consulted_page(
             request,
             inv,
             f"{'Change' if taken else 'Record'} {involvement.label}'s account "
@@ -288,7 +292,7 @@ def disclosure_new(request: HttpRequest, reference: str, pk: int) -> HttpRespons
         success_url=_detail_url(inv),
         success_message="Disclosure recorded: record the offence it describes within 24 hours",
         template="investigations/form.html",
-        context=_consulted_page(
+        **_consulted_page(
             request,
             inv,
             f"Record a disclosure by {involvement.label} ({involvement.victim.name})",
@@ -317,7 +321,7 @@ def disclosure_link(request: HttpRequest, reference: str, pk: int) -> HttpRespon
         success_url=_detail_url(inv),
         success_message="Disclosure linked to the recorded offence",
         template="investigations/form.html",
-        context=_consulted_page(
+        **_consulted_page(
             request,
             inv,
             f"Record the offence {disclosure.involvement.label} disclosed: "
@@ -339,7 +343,7 @@ def custody_event_new(request: HttpRequest, reference: str, pk: int) -> HttpResp
         success_url=_detail_url(inv),
         success_message="Arrest or charge recorded",
         template="investigations/form.html",
-        context=_consulted_page(
+        **_consulted_page(
             request, inv, f"Record an arrest or charge of {involvement.victim.name}", "Save"
         ),
     )
@@ -357,7 +361,7 @@ def custody_s45(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         success_url=_detail_url(inv),
         success_message="Section 45 consideration recorded",
         template="investigations/form.html",
-        context=_consulted_page(
+        **_consulted_page(
             request,
             inv,
             f"Section 45 and non-punishment: {event.victim.name}'s "
@@ -416,10 +420,10 @@ def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not sensitive:
         fields = [f for f in fields if f not in VictimEditForm.SENSITIVE]
     url = reverse("victims:detail", args=[victim.pk])
-    if request.method == "GET":  # the form shows the record: a consultation, as its page is
-        actions.victim_consulted(victim, actor=request.user)
     return action_form_page(
         request,
+        # The form shows the record: a consultation, as its page is.
+        consulted=lambda: actions.victim_consulted(victim, actor=request.user),
         form_class=VictimEditForm,
         form_kwargs={"sensitive": sensitive},
         perform=lambda d: actions.victim_update(

@@ -1,6 +1,8 @@
 """The shape every action page shares: show the form; on a valid POST run the action in its
 transaction; turn a domain refusal into a message on the form (400), a stale edit into 409,
-a NotPermitted into 403; on success redirect with a success banner."""
+a NotPermitted into 403; on success redirect with a success banner. A page that shows a record
+(the case, the victim) is a consultation each time it shows it: on a GET, and when a refused
+POST shows the form again with the record (DPA 2018 s62)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ def action_form_page(
     context: dict[str, Any],
     initial: dict[str, Any] | None = None,
     form_kwargs: dict[str, Any] | None = None,
+    consulted: Callable[[], Any] | None = None,
 ) -> HttpResponse:
+    """`consulted` records the consultation; it is called whenever the page is shown, not when
+    the action succeeds (the action records its own write)."""
     kwargs = form_kwargs or {}
     status = 200
     if request.method == "POST":
@@ -51,4 +56,6 @@ def action_form_page(
             status = 400
     else:
         form = form_class(initial=initial or {}, **kwargs)
+    if consulted is not None:
+        consulted()
     return render(request, template, {"form": form, **context}, status=status)

@@ -62,8 +62,6 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not access.may_act_on_flag(request.user, flag):
         raise PermissionDenied("You cannot act on this flag.")
     flag.words = describe(flag)
-    if request.method == "GET":
-        case_actions.investigation_consulted(flag.investigation, actor=request.user, what="flag")
 
     def perform(data: dict[str, Any]) -> Flag:
         if data["action"] == "acknowledge":
@@ -80,6 +78,9 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
         success_message="Flag updated",
         template="flags/detail.html",
         context={"flag": flag, "cancel_url": reverse("flags:queue")},
+        consulted=lambda: case_actions.investigation_consulted(
+            flag.investigation, actor=request.user, what="flag"
+        ),
     )
 
 

@@ -157,3 +157,57 @@ def test_reading_the_audit_log_is_recorded(client, case, auditor):
     (row,) = consultations(since, "audit log")
     assert row.actor == auditor
     assert row.detail["filters"]["reference"] == case.reference
+
+
+def test_referral_form_pages_are_consultations(client, case, officer):
+    """A form for a new referral shows the victim (a consultation of the victim); a form about
+    a referral shows its case's record (a consultation of the referral's own case)."""
+    involvement = add_victim(case, officer)
+    victim = involvement.victim
+    _submit(victim, case, officer)
+    referral = victim.nrm_referrals.get()
+    client.force_login(officer)
+    for url in (
+        f"/referrals/victims/{victim.pk}/nrm/new/",
+        f"/referrals/victims/{victim.pk}/ms1/new/",
+        f"/referrals/victims/{victim.pk}/agency/new/",
+    ):
+        since = last_id()
+        assert client.get(url).status_code == 200, url
+        (row,) = AuditEvent.objects.filter(pk__gt=since, action=AuditAction.CONSULTATION)
+        assert (row.object_type, row.object_id) == ("victims.victim", str(victim.pk)), url
+    for url, page in (
+        (f"/referrals/nrm/{referral.pk}/decision/", "NRM decision"),
+        (f"/referrals/nrm/{referral.pk}/link/", "NRM referral's crime"),
+    ):
+        since = last_id()
+        assert client.get(url).status_code == 200, url
+        (row,) = AuditEvent.objects.filter(pk__gt=since, action=AuditAction.CONSULTATION)
+        assert row.investigation_reference == case.reference
+        assert row.detail == {"page": page}
+
+
+def test_a_refused_form_shows_the_record_again_and_is_a_consultation(client, case, officer):
+    """A POST refused (400) shows the form with the record again: a consultation, as the GET;
+    a POST that succeeds records its write and no consultation."""
+    involvement = add_victim(case, officer)
+    client.force_login(officer)
+    url = f"/investigations/{case.reference}/victims/{involvement.pk}/account/"
+    since = last_id()
+    assert client.post(url, {"version": case.version}).status_code == 400
+    (row,) = AuditEvent.objects.filter(pk__gt=since, action=AuditAction.CONSULTATION)
+    assert row.investigation_reference == case.reference
+
+    since = last_id()
+    response = client.post(f"/victims/{involvement.victim_id}/edit/", {"version": "1", "name": ""})
+    assert response.status_code == 400
+    (row,) = AuditEvent.objects.filter(pk__gt=since, action=AuditAction.CONSULTATION)
+    assert (row.object_type, row.object_id) == ("victims.victim", str(involvement.victim_id))
+
+
+def test_the_print_form_is_a_consultation(client, case, officer):
+    client.force_login(officer)
+    since = last_id()
+    assert client.get(f"/investigations/{case.reference}/print/").status_code == 200
+    (row,) = consultations(since, "Print form")
+    assert row.investigation_reference == case.reference

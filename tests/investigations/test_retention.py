@@ -120,6 +120,10 @@ def test_list_shows_the_forces_due_records_in_fixed_queries(
         assert "15 records due for review" in page.content.decode()
         assert more[0].reference in page.content.decode()
     assert len(many) == len(few)
+    # The list is a consultation of the records it shows.
+    row = AuditEvent.objects.filter(action=AuditAction.CONSULTATION).latest("pk")
+    assert row.actor == force_admin and row.detail["page"] == "retention"
+    assert set(row.detail["shown"]) == {inv.reference for inv in due + more}
     # Not yet due today: nothing listed.
     client.force_login(force_admin)
     assert "0 records due for review" in client.get("/retention/").content.decode()

@@ -110,8 +110,11 @@ def counts() -> dict[str, int]:
         MissingEpisode,
     ]
     found = {m.__name__: m.objects.count() for m in models}
-    # A refused or hidden page is itself recorded (a security event), never a write of data.
-    found["AuditEvent"] = AuditEvent.objects.exclude(action=AuditAction.ACCESS_DENIED).count()
+    # A refused or hidden page is itself recorded (a security event), and a refused form that
+    # shows the record again is a consultation of it: neither is a write of data.
+    found["AuditEvent"] = AuditEvent.objects.exclude(
+        action__in=[AuditAction.ACCESS_DENIED, AuditAction.CONSULTATION]
+    ).count()
     return found
 
 
