@@ -45,6 +45,7 @@ from slaverycases.accounts.actions import sharing_group
 from slaverycases.accounts.roles import SUPERVISOR, works_cases
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
+from slaverycases.core.actions import advisory_lock
 from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit, TransitionNotAllowed
 
 if TYPE_CHECKING:
@@ -110,6 +111,23 @@ def lock_investigation(
             "This investigation is closed. A supervisor must reopen it before it can change."
         )
     return locked
+
+
+def crime_references_claim(force_id: int, references: Iterable[str]) -> None:
+    """A crime reference is used once in a force. Called before offences are written with
+    these references: each reference is locked in the force until the transaction ends (two
+    cases recording one at the same moment are checked one after the other), then any already
+    used is refused."""
+    wanted = sorted(set(references))
+    for reference in wanted:  # in order: two claims of the same pair never wait on each other
+        advisory_lock(f"crime-reference:{force_id}:{reference}")
+    used = sorted(
+        Offence.objects.filter(
+            investigation__force_id=force_id, crime_reference__in=wanted
+        ).values_list("crime_reference", flat=True)
+    )
+    if used:
+        raise DomainError(f"Crime reference {used[0]} is already used in this force.")
 
 
 def save_investigation(investigation: Investigation, fields: Iterable[str]) -> None:
@@ -322,6 +340,7 @@ def investigation_record_crime_decision(
     if decision == CrimeDecision.RECORDED:
         if not crime_reference or offence_type not in OffenceType.values:
             raise DomainError("A recorded crime needs a crime reference and an offence type.")
+        crime_references_claim(inv.force_id, [crime_reference])
         inv.crime_recorded_at = decided_at
         offence = Offence.objects.create(
             investigation=inv,
@@ -412,10 +431,7 @@ def offence_record(
     victim = extra.get("victim")
     if victim is not None and not inv.involvements.filter(victim=victim).exists():
         raise DomainError("The offence can only be recorded for a victim of this investigation.")
-    if Offence.objects.filter(
-        investigation__force_id=inv.force_id, crime_reference=crime_reference
-    ).exists():
-        raise DomainError(f"Crime reference {crime_reference} is already used.")
+    crime_references_claim(inv.force_id, [crime_reference])
     offence = Offence.objects.create(
         investigation=inv,
         crime_reference=crime_reference,

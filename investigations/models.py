@@ -363,7 +363,7 @@ class Offence(models.Model):
         ]
         indexes = [
             models.Index(fields=["investigation", "offence_type"], name="offence_inv_type"),
-            # A crime reference is used once in a force: checked by each way of recording one.
+            # A crime reference is used once in a force: actions.crime_references_claim.
             models.Index(fields=["crime_reference"], name="offence_crime_reference"),
         ]
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from investigations import access as case_access
 from investigations.actions import (
+    crime_references_claim,
     lock_investigation,
     record_on_case,
     save_investigation,
@@ -88,15 +89,7 @@ def victims_add_to_investigation(
     references = [p["crime_reference"] for p in people]
     if len(set(references)) != len(references):
         raise DomainError("Each victim's crime needs its own crime reference number.")
-    existing_refs = set(
-        Offence.objects.filter(
-            investigation__force=inv.force, crime_reference__in=references
-        ).values_list("crime_reference", flat=True)
-    )
-    if existing_refs:
-        raise DomainError(
-            f"Crime reference {sorted(existing_refs)[0]} is already used in this force."
-        )
+    crime_references_claim(inv.force_id, references)
     count = inv.involvements.count()
     created: list[Involvement] = []
     for i, person in enumerate(people):
@@ -275,10 +268,7 @@ def disclosure_link_offence(
     if offence is None:
         if not crime_reference.strip():
             raise DomainError("Choose a recorded offence or enter a crime reference number.")
-        if Offence.objects.filter(
-            investigation__force=inv.force, crime_reference=crime_reference
-        ).exists():
-            raise DomainError(f"Crime reference {crime_reference} is already used.")
+        crime_references_claim(inv.force_id, [crime_reference])
         offence = Offence.objects.create(
             investigation=inv,
             crime_reference=crime_reference,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import Counter
@@ -17,6 +16,7 @@ from django.utils import timezone
 from investigations.models import Investigation, TimelineEvent, TimelineKind
 from slaverycases.audit.actions import audit_record
 from slaverycases.audit.models import AuditAction
+from slaverycases.core.actions import advisory_lock
 from slaverycases.core.errors import DomainError, NotPermitted
 from slaverycases.flags import access
 from slaverycases.flags.models import (
@@ -42,17 +42,6 @@ logger = logging.getLogger(__name__)
 def settings_for(force: Force) -> FlagSettings:
     cfg, _ = FlagSettings.objects.get_or_create(force=force)
     return cfg
-
-
-def _advisory_lock(key: str) -> None:
-    """Serialise scans of the same scope across workers (PostgreSQL only)."""
-    if connection.vendor != "postgresql":
-        return
-    number = int.from_bytes(
-        hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [number])
 
 
 def reconcile(
@@ -401,7 +390,7 @@ def scan(
     high: list[int] = []
     try:
         with transaction.atomic():
-            _advisory_lock(f"flags:{force.pk}")
+            advisory_lock(f"flags:{force.pk}")
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     # Many short set-based queries: compiling them costs more than it saves.

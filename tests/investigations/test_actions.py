@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import DataError, connection
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from investigations import actions
@@ -463,6 +464,78 @@ def test_an_incomplete_crime_decision_is_refused_after_status_was_set(
             **extra,
         )
     assert snapshot(inv) == before
+
+
+def test_a_crime_decision_with_a_crime_reference_used_in_the_force_is_refused(officer, supervisor):
+    used = factories.investigation(officer, stage="recorded").offences.get().crime_reference
+    inv = create(officer)
+    before = snapshot(inv)
+    with pytest.raises(DomainError, match=f"{used} is already used in this force"):
+        actions.investigation_record_crime_decision(
+            inv,
+            actor=officer,
+            expected_version=inv.version,
+            decision=CrimeDecision.RECORDED,
+            decided_at=inv.reported_at + timedelta(hours=1),
+            crime_reference=used,
+            offence_type="msa_s1",
+        )
+    assert snapshot(inv) == before
+    assert Offence.objects.filter(crime_reference=used).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_cases_recording_one_crime_reference_at_once_are_checked_in_turn(people):
+    """Two officers record the same crime reference on two cases of the force at the same
+    moment: the second waits for the first's transaction (seen waiting in pg_stat_activity)
+    and is then refused, instead of both being saved."""
+    from tests.flags.test_worker_killed import backends
+
+    officer, supervisor = people["officer.gmp"], people["supervisor.gmp"]
+    first, second = (
+        factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+        for _ in range(2)
+    )
+    first_written, commit_first = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def record(case: Investigation, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                actions.offence_record(
+                    case,
+                    actor=officer,
+                    crime_reference="GMP/26/RACE1",
+                    offence_type="msa_s1",
+                    recorded_at=timezone.now(),
+                )
+                if hold:
+                    first_written.set()
+                    assert commit_first.wait(60)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=record, args=(first, True))
+    holder.start()
+    assert first_written.wait(60), errors
+    racer = threading.Thread(target=record, args=(second, False))
+    racer.start()
+    deadline = time.monotonic() + 60
+    try:
+        while not any(b["wait_type"] == "Lock" and b["blocked_by"] for b in backends()):
+            assert racer.is_alive(), f"the second was not held back: {errors}"
+            assert time.monotonic() < deadline, "the second did not wait for the first"
+    finally:
+        commit_first.set()
+        holder.join()
+        racer.join()
+    (refused,) = errors
+    assert isinstance(refused, DomainError)
+    assert "GMP/26/RACE1 is already used in this force" in str(refused)
+    assert Offence.objects.filter(crime_reference="GMP/26/RACE1").count() == 1
 
 
 def test_a_crime_decision_dated_in_the_future_is_refused(officer):

@@ -450,7 +450,7 @@ def test_an_offence_for_someone_elses_victim_or_a_used_reference_is_refused(
     assert response.status_code == 400
     html = response.content.decode()
     assert PROBLEM in html
-    assert "Crime reference GMP/26/V00002 is already used." in html
+    assert "Crime reference GMP/26/V00002 is already used in this force." in html
     assert Offence.objects.count() == before
 
 
