@@ -65,7 +65,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     ),
     "approve_closure": (frozenset({Status.CLOSURE_REQUESTED}), Status.CLOSED),
     "reject_closure": (frozenset({Status.CLOSURE_REQUESTED}), None),  # back to where it was
-    "reopen": (frozenset({Status.CLOSED}), Status.UNDER_INVESTIGATION),
+    # Back to where the case had got to: RECORDED with no officer in charge, ALLOCATED if its
+    # work had not started, else UNDER_INVESTIGATION (investigation_reopen).
+    "reopen": (frozenset({Status.CLOSED}), None),
 }
 
 # Hooks run after commit when a case changes (the flag rules register here).
