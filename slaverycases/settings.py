@@ -118,7 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # A transaction takes the write lock when it begins: one that read first and wrote later
+    # (printing a PDF, then recording the disclosure) while the worker wrote meanwhile would
+    # otherwise fail at once with "database is locked"; now it waits its turn (timeout, s).
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     # Covering indexes (INCLUDE) are a PostgreSQL optimisation; SQLite keeps their key columns.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -40,6 +40,24 @@ assert "Victim A" in page.content.decode()
 print("pages", listed.status_code, page.status_code)
 """
 
+# A transaction that reads first and writes later (printing a PDF, then recording it) holds
+# the write lock from its start, so a worker's write waits for it instead of both failing.
+WRITE_LOCK = """
+import sqlite3
+from django.db import connection, transaction
+from investigations.models import Investigation
+with transaction.atomic():
+    Investigation.objects.count()  # a read only, so far
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        print("worker waits:", exc)
+    else:
+        print("worker got the write lock")
+    other.close()
+"""
+
 
 def run(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
@@ -65,3 +83,4 @@ def test_migrate_and_demo_data_on_sqlite(tmp_path):
     assert "Demo data ready" in run("seed_demo", env=env)
     assert "board " in run("shell", "-c", BOARD, env=env)
     assert "pages 200 200" in run("shell", "-c", PAGES, env=env)
+    assert "worker waits: database is locked" in run("shell", "-c", WRITE_LOCK, env=env)
