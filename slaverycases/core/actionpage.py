@@ -17,6 +17,12 @@ from django.shortcuts import redirect, render
 
 from slaverycases.core.errors import DomainError, NotPermitted, StaleEdit
 
+STALE_FORM = (
+    "Someone else changed this record while you were working on it. Their change has been "
+    "kept and yours is not saved yet. Check the record as it is now; to keep your change, "
+    "save this form again."
+)
+
 
 def action_form_page(
     request: HttpRequest,
@@ -40,8 +46,8 @@ def action_form_page(
         if form.is_valid():
             try:
                 result = perform(form.cleaned_data)
-            except StaleEdit as exc:
-                form.add_error(None, str(exc))
+            except StaleEdit:
+                form = _at_current_version(form_class, request, kwargs, initial)
                 status = 409
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc)) from exc
@@ -59,3 +65,22 @@ def action_form_page(
     if consulted is not None:
         consulted()
     return render(request, template, {"form": form, **context}, status=status)
+
+
+def _at_current_version(
+    form_class: type[forms.Form],
+    request: HttpRequest,
+    kwargs: dict[str, Any],
+    initial: dict[str, Any] | None,
+) -> forms.Form:
+    """The refused form again, with what the user typed and the version the record has now
+    (read by this request, in `initial`): saving it once more is a decision made knowing of
+    the other change, where the old version would be refused for ever."""
+    data = request.POST.copy()
+    version = (initial or {}).get("version")
+    if version is not None:
+        data["version"] = str(version)
+    form = form_class(data, **kwargs)
+    form.is_valid()
+    form.add_error(None, STALE_FORM)
+    return form

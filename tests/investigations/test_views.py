@@ -1193,6 +1193,17 @@ def test_two_edits_from_the_same_loaded_version_the_second_gets_409(client, offi
     assert fresh.title == "First editor's title"
     assert fresh.summary == inv.summary
     assert fresh.version == int(version) + 1
+    # The refused form carries the version the record has now: saving it again, knowing of the
+    # other change, is accepted (an old version would be refused for ever).
+    assert input_value(html, "version") == str(fresh.version)
+    again = other.post(
+        url,
+        edit_data(
+            inv, version=input_value(html, "version"), title="Second title", summary="Second"
+        ),
+    )
+    assert again.status_code == 302
+    assert Investigation.objects.get(pk=inv.pk).title == "Second title"
 
 
 def test_a_stale_suspect_edit_gets_409(client, officer, supervisor):
