@@ -15,6 +15,7 @@ from investigations.models import Investigation, TimelineKind
 from safeguarding import access
 from safeguarding.models import (
     Contact,
+    DestinationType,
     MissingEpisode,
     Relocation,
     SafeguardingPlan,
@@ -202,6 +203,9 @@ def relocation_record(
         .order_by("pk")
     )
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
+    _check_move(victim, relocated_on, destination_type, to_force, safe_house_location)
+    if destination_type != DestinationType.SAFE_HOUSE:
+        safe_house_location = ""  # typed before another choice was made: not a safe house
     recorded_at = timezone.now()
     relocation = Relocation.objects.create(
         victim=victim,
@@ -242,6 +246,30 @@ def relocation_record(
     if not cases:
         audit_record(actor=actor, action=AuditAction.COLLECTION, obj=relocation)
     return relocation
+
+
+def _check_move(
+    victim: Victim,
+    relocated_on: date,
+    destination_type: str,
+    to_force: Force,
+    safe_house_location: str,
+) -> None:
+    """Moves are recorded in the order they happened: the latest decides where the victim is
+    now (and which force is given access), so an earlier date than the last move is refused."""
+    last = victim.relocations.order_by("-relocated_on", "-id").first()
+    if last is not None and relocated_on < last.relocated_on:
+        raise DomainError(
+            f"Date of the move cannot be before their last recorded move "
+            f"({last.relocated_on:%-d %b %Y})."
+        )
+    if destination_type == DestinationType.SAFE_HOUSE and not safe_house_location.strip():
+        raise DomainError("Enter the safe house location (town or area)")
+    if destination_type == DestinationType.FORCE_AREA and to_force.pk == victim.current_force_id:
+        raise DomainError(
+            f"{victim.name} is already in the {to_force.name} area: choose the force they moved "
+            "to, or record a move to a safe house."
+        )
 
 
 @transaction.atomic

@@ -126,6 +126,17 @@ class RelocationForm(GovukForm):
         },
     )
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("destination_type") == DestinationType.SAFE_HOUSE:
+            if not (data.get("safe_house_location") or "").strip():
+                self.add_error(
+                    "safe_house_location", "Enter the safe house location (town or area)"
+                )
+        else:
+            data["safe_house_location"] = ""  # typed before another choice was made
+        return data
+
 
 class MissingForm(GovukForm):
     reported_missing_at = GovukDateField(

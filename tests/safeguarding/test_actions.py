@@ -357,6 +357,55 @@ def test_the_receiving_force_can_record_a_further_move(victim, safeguarding_lead
     assert Relocation.objects.filter(victim=victim).count() == 2
 
 
+def test_a_move_dated_before_the_last_recorded_move_is_refused(victim, safeguarding_lead, people):
+    """The latest move decides where the victim is now and which force sees the case: a move
+    dated before it would make an older place current and give access to a force that no
+    longer needs it."""
+    wyp = people["officer.wyp"].force
+    relocate(
+        victim,
+        safeguarding_lead,
+        safeguarding_lead.force,
+        destination_type="safe_house",
+        safe_house_location="Wigan",
+        relocated_on=timezone.localdate() - timedelta(days=2),
+    )
+    before = counts()
+    with pytest.raises(DomainError, match="cannot be before their last recorded move"):
+        relocate(
+            victim, safeguarding_lead, wyp, relocated_on=timezone.localdate() - timedelta(days=9)
+        )
+    assert counts() == before
+    assert Victim.objects.get(pk=victim.pk).current_force == safeguarding_lead.force
+    assert not InvestigationGroupObjectPermission.objects.exists()
+
+
+def test_a_move_to_the_force_area_they_are_in_is_refused(victim, safeguarding_lead):
+    before = counts()
+    with pytest.raises(DomainError, match="already in the Greater Manchester Police area"):
+        relocate(victim, safeguarding_lead, safeguarding_lead.force)
+    assert counts() == before
+
+
+def test_a_safe_house_needs_its_location_and_a_force_area_keeps_none(
+    victim, safeguarding_lead, people
+):
+    before = counts()
+    with pytest.raises(DomainError, match="Enter the safe house location"):
+        relocate(
+            victim,
+            safeguarding_lead,
+            safeguarding_lead.force,
+            destination_type="safe_house",
+            safe_house_location="  ",
+        )
+    assert counts() == before
+    moved = relocate(
+        victim, safeguarding_lead, people["officer.wyp"].force, safe_house_location="Leeds"
+    )
+    assert moved.safe_house_location == ""  # typed for a safe house, then another choice
+
+
 # --- missing episodes ----------------------------------------------------------------------
 
 
