@@ -254,12 +254,18 @@ def closures(cases: QuerySet[Investigation], period: Period) -> dict[str, int]:
 
 
 def premature_closure_flags(cases: QuerySet[Investigation], period: Period) -> dict[str, int]:
-    """Premature-closure flags raised on the investigations closed in the period (open,
-    acknowledged or resolved; a dismissed flag was judged raised in error), and how many of
-    those closures carry one."""
+    """Premature-closure flags raised on the closures of the period (open, acknowledged or
+    resolved; a dismissed flag was judged raised in error), and how many of those closures
+    carry one. A flag raised on an earlier request that was rejected, or on a closure since
+    reopened, belongs to that request, not to this closure: only flags raised from the closing
+    request on count."""
     closed = cases.filter(period.at("closed_at"), status=Status.CLOSED)
     return (
-        Flag.objects.filter(kind=FlagKind.PREMATURE_CLOSURE, investigation__in=closed)
+        Flag.objects.filter(
+            kind=FlagKind.PREMATURE_CLOSURE,
+            investigation__in=closed,
+            raised_at__gte=F("investigation__closure_requested_at"),
+        )
         .exclude(status=FlagStatus.DISMISSED)
         .aggregate(flags=Count("pk"), closures=Count("investigation", distinct=True))
     )

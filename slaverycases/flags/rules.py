@@ -145,11 +145,14 @@ def premature_closure(
         c_no_plan=Exists(
             involvement.filter(~Exists(SafeguardingPlan.objects.filter(victim=OuterRef("victim"))))
         ),
+        # A victim's disclosed offence still unrecorded (not the case-level sexual exploitation
+        # hint, which has no victim: a lower severity hint, not a disclosure).
         c_open_unrecorded=Exists(
             Flag.objects.filter(
                 investigation=OuterRef("pk"),
                 kind=FlagKind.UNRECORDED_LINKED_OFFENCE,
                 status__in=ACTIVE_STATUSES,
+                victim__isnull=False,
             )
         ),
         c_no_review=~Exists(

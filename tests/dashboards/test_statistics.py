@@ -307,6 +307,19 @@ def test_premature_closure_flags_per_closure(world, supervisor):
     assert stats.premature_per_closure == "0.67"
 
 
+def test_a_premature_closure_flag_of_a_rejected_request_is_not_counted_for_the_closure(
+    world, supervisor
+):
+    """A's flag was raised on its closing request; had it been raised on an earlier request,
+    rejected (or closed and reopened), it belongs to that request, not to the period's
+    closure."""
+    flag = Flag.objects.get(kind=FlagKind.PREMATURE_CLOSURE, investigation=world["a"])
+    case = world["a"]
+    case.refresh_from_db()
+    Flag.objects.filter(pk=flag.pk).update(raised_at=case.closure_requested_at - timedelta(days=30))
+    assert stats_for(supervisor).premature == {"flags": 1, "closures": 1}
+
+
 def test_a_dismissed_premature_closure_flag_is_not_counted(world, supervisor):
     flag = Flag.objects.get(kind=FlagKind.PREMATURE_CLOSURE, investigation=world["a"])
     flag_actions.flag_dismiss(flag, actor=supervisor, reason="Victims spoken to off the record.")

@@ -709,6 +709,35 @@ def test_approving_the_closure_keeps_the_unrecorded_offence_in_the_evidence(
     assert "Flag cleared: Unrecorded linked offence" not in timeline_texts(inv)
 
 
+def test_the_sexual_exploitation_hint_does_not_make_a_closure_premature(
+    clock, gmp, officer, supervisor, safeguarding_lead
+):
+    """The hint (sexual exploitation, no sexual offence recorded) has no victim: a lower
+    severity hint, not a disclosed offence left unrecorded; a closure is not premature for it."""
+    inv = factories.investigation(
+        officer, stage="under_investigation", supervisor=supervisor, days_ago=30, types=("sexual",)
+    )
+    involvement = add_victim(inv, officer)
+    take_account(involvement, officer)
+    save_plan(involvement.victim, safeguarding_lead)
+    clock.move_to(T0 + timedelta(days=2))
+    scan_at(clock, gmp, T0 + timedelta(days=2))
+    hint = active(FlagKind.UNRECORDED_LINKED_OFFENCE, inv)
+    assert hint is not None and hint.victim_id is None
+    inv.refresh_from_db()
+    case_actions.closure_request(
+        inv,
+        actor=officer,
+        expected_version=inv.version,
+        proposed_outcome="charged",
+        proposed_nfa_reason="",
+        rationale="Suspect charged.",
+    )
+    scan_at(clock, gmp, T0 + timedelta(days=2, hours=1))
+    premature = active(FlagKind.PREMATURE_CLOSURE, inv)  # (for the NRM condition alone)
+    assert premature is None or failed_conditions(premature) == []
+
+
 # --- victim_contact_overdue -------------------------------------------------------------------
 
 
