@@ -855,22 +855,29 @@ def investigation_share(
     user: User | None = None,
 ) -> None:
     """Share read access with another unit, force or user (django-guardian), with a reason.
-    Audited as a disclosure and a grant."""
+    Audited as a disclosure and a grant. Sharing again with the same recipient is refused:
+    it would record a second disclosure of nothing new."""
+    from investigations.querysets import shared_group_ids
+
     inv = lock_investigation(investigation, None)
     if not access.may_share(actor, inv):
         raise NotPermitted("You cannot share this investigation.")
     if not reason.strip():
         raise DomainError("Give the reason for sharing.")
     if user is not None:
-        InvestigationUserObjectPermission.objects.get_or_create(
+        _, granted = InvestigationUserObjectPermission.objects.get_or_create(
             user=user, permission=_view_permission(), content_object=inv
         )
+        if not granted:
+            raise DomainError(f"This investigation is already shared with {user.display_name}.")
         recipient = f"{user.display_name} ({user.username})"
         _record_share(inv, actor=actor, recipient=recipient, reason=reason)
         return
     target = unit if unit is not None else force
     if target is None:
         raise DomainError("Choose who to share the investigation with.")
+    if sharing_group(target).pk in shared_group_ids(inv):
+        raise DomainError(f"This investigation is already shared with {target}.")
     share_with_group(inv, actor=actor, target=target, reason=reason)
 
 

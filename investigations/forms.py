@@ -22,6 +22,7 @@ from investigations.models import (
     SuspectOutcome,
     SuspectRole,
 )
+from investigations.querysets import shared_group_ids
 from slaverycases.accounts import roles
 from slaverycases.accounts.models import Force, Unit, User
 from slaverycases.accounts.querysets import unit_choices, unit_officers
@@ -314,11 +315,12 @@ class ShareForm(GovukForm):
     def __init__(self, *args: Any, investigation: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices: list[tuple[str, Any]] = [("", "Choose a unit or force")]
+        shared = shared_group_ids(investigation)  # offered no more
         for force in Force.objects.order_by("name"):
-            if force.pk != investigation.force_id:
+            if force.pk != investigation.force_id and force.group_id not in shared:
                 choices.append((f"force:{force.pk}", f"{force.name} (whole force)"))
         for unit in Unit.objects.select_related("force").order_by("force__name", "name"):
-            if unit.pk != investigation.unit_id:
+            if unit.pk != investigation.unit_id and unit.group_id not in shared:
                 choices.append((f"unit:{unit.pk}", f"{unit.name} ({unit.force.code})"))
         self.fields["share_with"].choices = choices
         self.fields["share_with"].error_messages["required"] = "Select who to share with"

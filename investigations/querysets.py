@@ -274,6 +274,17 @@ def investigation_shares(investigation: Any) -> list[str]:
     return sorted(set(names))
 
 
+def shared_group_ids(investigation: Any) -> set[int]:
+    """The sharing groups (of units and forces) the case is shared with (one query)."""
+    from investigations.models import InvestigationGroupObjectPermission
+
+    return set(
+        InvestigationGroupObjectPermission.objects.filter(
+            content_object=investigation, permission__codename="view_investigation"
+        ).values_list("group_id", flat=True)
+    )
+
+
 def _shared_with(user: Any, via: str = "") -> Q:
     """Cases shared with the user, their unit or their force (django-guardian grants)."""
     from investigations.models import (

@@ -1465,13 +1465,27 @@ def test_share_grants_read_access_and_audits_a_grant_and_a_disclosure(
         assert row.object_id == str(inv.pk)
 
 
-def test_sharing_twice_is_harmless(officer, supervisor, other_force_officer):
+def test_sharing_twice_with_the_same_recipient_is_refused(officer, supervisor, other_force_officer):
+    """A second share with the same unit (or user) would record a second disclosure of nothing
+    new: refused, with nothing written."""
     inv = create(officer)
-    for _ in range(2):
+    actions.investigation_share(
+        inv, actor=supervisor, reason="Relocated", unit=other_force_officer.unit
+    )
+    events = TimelineEvent.objects.filter(investigation=inv).count()
+    audit = AuditEvent.objects.count()
+    with pytest.raises(DomainError, match="already shared with"):
         actions.investigation_share(
             inv, actor=supervisor, reason="Relocated", unit=other_force_officer.unit
         )
+    actions.investigation_share(inv, actor=supervisor, reason="Witness", user=other_force_officer)
+    with pytest.raises(DomainError, match="already shared with"):
+        actions.investigation_share(
+            inv, actor=supervisor, reason="Witness", user=other_force_officer
+        )
     assert InvestigationGroupObjectPermission.objects.filter(content_object=inv).count() == 1
+    assert TimelineEvent.objects.filter(investigation=inv).count() == events + 1  # the user's
+    assert AuditEvent.objects.count() == audit + 2  # the user's grant and disclosure
 
 
 def test_the_safeguarding_lead_may_share(officer, safeguarding_lead, other_force_officer):

@@ -600,6 +600,11 @@ def test_share_the_case(client, case, supervisor, other_force_officer):
         {"share_with": f"unit:{other_force_officer.unit_id}", "reason": "Victim relocated"},
     )
     assert response.status_code == 302
+    # Offered no more once shared with (a second share would disclose nothing new).
+    client.force_login(supervisor)
+    page = client.get(case_url(case, "share/")).content.decode()
+    assert f'value="unit:{other_force_officer.unit_id}"' not in page
+    assert f'value="force:{other_force_officer.force_id}"' in page
     client.force_login(other_force_officer)
     assert client.get(case_url(case)).status_code == 200
 
