@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import prefetch_related_objects
 from django.http import Http404
 
-from investigations.models import Investigation, InvestigationQuerySet, Status
+from investigations.models import ClosureDecision, Investigation, InvestigationQuerySet, Status
 from investigations.querysets import (
     CASE_BY_REFERENCE,
     CompiledVisibleRows,
@@ -125,6 +125,17 @@ def may_review_closure(user: User, investigation: Investigation) -> bool:
         investigation.status == Status.CLOSURE_REQUESTED
         and user.has_perm("investigations.review_closure")
         and _is_case_team(user, investigation)
+    )
+
+
+def may_decide_closure(user: User, investigation: Investigation) -> bool:
+    """Approve or reject the pending closure request: a supervisor of the case team other than
+    the one who asked (reads the case's closure_reviews, prefetched on the case's pages)."""
+    if not may_review_closure(user, investigation):
+        return False
+    return not any(
+        r.decision == ClosureDecision.PENDING and r.requested_by_id == user.pk
+        for r in investigation.closure_reviews.all()
     )
 
 

@@ -198,7 +198,7 @@ def _capabilities(user: Any, inv: Investigation) -> dict[str, bool]:
         "add_enquiry": access.may_add_case_records(user, inv),
         "review": access.may_review(user, inv),
         "request_closure": access.may_request_closure(user, inv),
-        "review_closure": access.may_review_closure(user, inv),
+        "review_closure": access.may_decide_closure(user, inv),
         "reopen": access.may_reopen(user, inv),
         "share": access.may_share(user, inv),
         "offence_outcome": access.may_record_offence_outcome(user, inv),
@@ -492,6 +492,10 @@ def closure_review(request: HttpRequest, reference: str) -> HttpResponse:
     pending = next(
         (r for r in inv.closure_reviews.all() if r.decision == ClosureDecision.PENDING), None
     )
+    if access.may_review_closure(request.user, inv) and not access.may_decide_closure(
+        request.user, inv
+    ):  # said before the form is filled in, not after
+        raise PermissionDenied("You requested this closure: another supervisor must review it.")
     enquiries = list(inv.enquiries.all())
 
     def perform(i: Investigation, d: dict[str, Any]) -> Any:

@@ -433,18 +433,21 @@ def supervised_cases(user: User) -> QuerySet[Investigation]:
     return Investigation.objects.filter(own)
 
 
-def closures_awaiting_review(cases: QuerySet[Investigation]) -> QuerySet[ClosureReview]:
+def closures_awaiting_review(
+    cases: QuerySet[Investigation], reviewer: User | None = None
+) -> QuerySet[ClosureReview]:
     """The pending closure reviews of these cases: of their cases whose closure is requested
     (closure_request sets the status with the review; approving or rejecting it needs that
     status). Read from those cases (402 in the benchmark's unit, by the unit's and the
     supervisor's status indexes) rather than testing each of the country's pending reviews
     against the cases (5,204 at 1M: 37 ms, twice a supervisor's dashboard)."""
     requested = cases.filter(status=Status.CLOSURE_REQUESTED)
-    return (
-        ClosureReview.objects.filter(decision=ClosureDecision.PENDING, investigation__in=requested)
-        .select_related("investigation", "requested_by")
-        .order_by("requested_at", "pk")
+    pending = ClosureReview.objects.filter(
+        decision=ClosureDecision.PENDING, investigation__in=requested
     )
+    if reviewer is not None:  # another supervisor reviews the closures this one asked for
+        pending = pending.exclude(requested_by=reviewer)
+    return pending.select_related("investigation", "requested_by").order_by("requested_at", "pk")
 
 
 def supervision_days(user: User) -> int:

@@ -70,7 +70,7 @@ def _officer_section(user: Any, today: Any) -> dict[str, Any]:
 def _supervisor_section(user: Any, now: Any) -> tuple[dict[str, Any], list[Table]]:
     cases = q.supervised_cases(user)
     days = q.supervision_days(user)
-    closures = q.closures_awaiting_review(cases)
+    closures = q.closures_awaiting_review(cases, reviewer=user)
     unreviewed = q.without_recent_review(cases, now, days)
     flags = flags_by_kind_table(q.supervisor_flags_by_kind(user, now))
     caseload = caseload_table(q.caseload(cases))

@@ -589,6 +589,13 @@ def test_a_supervisor_approving_their_own_request_gets_403(client, case, officer
     assert response.status_code == 403
     assert "another supervisor must review it" in response.content.decode()
     assert state(case) == before
+    # Said before the form is filled in: no link on the case page or the dashboard, and the
+    # form's address answers with the reason.
+    response = client.get(case_url(case, "closure/review/"))
+    assert response.status_code == 403
+    assert "another supervisor must review it" in response.content.decode()
+    assert case_url(case, "closure/review/") not in client.get(case_url(case)).content.decode()
+    assert case_url(case, "closure/review/") not in client.get("/dashboard/").content.decode()
 
 
 def test_share_the_case(client, case, supervisor, other_force_officer):
