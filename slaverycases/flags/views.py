@@ -91,3 +91,22 @@ def case_flags_section(request: HttpRequest, investigation: Any) -> dict[str, An
         flag.words = describe(flag, today)
         flag.can_act = access.may_act_on_flag(request.user, flag)
     return {"case_flags": flags, "flag_sections": ["flags/_case_flags.html"]}
+
+
+def case_closure_flags(investigation: Any) -> dict[str, Any]:
+    """The closure review's fact: the case's open and acknowledged flags, so the supervisor
+    deciding the closure sees what is still wrong (one query)."""
+    flags = case_flags(investigation)
+    return {
+        "extra_facts": [
+            {
+                "label": "Open flags",
+                "value": "; ".join(
+                    f"{flag.get_kind_display()} ({flag.get_severity_display().lower()})"
+                    for flag in flags
+                )
+                or "None",
+                "warning": "Flags still open" if flags else "",
+            }
+        ]
+    }

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from investigations import actions as case_actions
 from slaverycases.accounts.models import Unit
 from slaverycases.flags import actions
 from slaverycases.flags.models import ACTIVE_STATUSES, Flag, FlagKind, FlagStatus, Severity
@@ -390,3 +391,26 @@ def test_the_queue_adds_the_flags_of_cases_supervised_in_another_unit(
     )
     assert sorted(listed) == sorted(f.pk for f in supervised)
     assert supervised.count() == 5 and queue_data["wyp"].pk not in listed
+
+
+def test_the_closure_review_shows_the_cases_open_flags(client, officer, supervisor, queue_data):
+    case = queue_data["cases"]["d"]
+    case.refresh_from_db()
+    case_actions.closure_request(
+        case,
+        actor=officer,
+        expected_version=case.version,
+        proposed_outcome="charged",
+        proposed_nfa_reason="",
+        rationale="Suspect charged.",
+    )
+    client.force_login(supervisor)
+    page = client.get(f"/investigations/{case.reference}/closure/review/").content.decode()
+    facts = page[page.index('id="closure-facts"') :]
+    assert "Open flags" in facts and "Flags still open" in facts
+    custody = queue_data["d_custody"]
+    assert f"{custody.get_kind_display()} (high)" in facts
+
+    quiet = factories.investigation(officer, stage="closure_requested", supervisor=supervisor)
+    page = client.get(f"/investigations/{quiet.reference}/closure/review/").content.decode()
+    assert "Flags still open" not in page
