@@ -18,7 +18,7 @@ from slaverycases.core.actionpage import action_form_page
 from slaverycases.flags import access, actions
 from slaverycases.flags.evidence import describe
 from slaverycases.flags.forms import FlagActionForm, FlagFilterForm
-from slaverycases.flags.models import Flag
+from slaverycases.flags.models import ACTIVE_STATUSES, Flag
 from slaverycases.flags.querysets import case_flags, queue_for
 
 PAGE_SIZE = 50
@@ -56,7 +56,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    flag = get_object_or_404(Flag.objects.select_related("investigation", "victim"), pk=pk)
+    flag = get_object_or_404(
+        Flag.objects.select_related("investigation", "victim", "acted_by"), pk=pk
+    )
     # The flag is as secret as its case.
     case_access.get_investigation_for_user(request.user, flag.investigation.reference)
     if not access.may_act_on_flag(request.user, flag):
@@ -77,7 +79,11 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("flags:queue"),
         success_message="Flag updated",
         template="flags/detail.html",
-        context={"flag": flag, "cancel_url": reverse("flags:queue")},
+        context={
+            "flag": flag,
+            "cancel_url": reverse("flags:queue"),
+            "active": flag.status in ACTIVE_STATUSES,
+        },
         consulted=lambda: case_actions.investigation_consulted(
             flag.investigation, actor=request.user, what="flag"
         ),

@@ -414,3 +414,17 @@ def test_the_closure_review_shows_the_cases_open_flags(client, officer, supervis
     quiet = factories.investigation(officer, stage="closure_requested", supervisor=supervisor)
     page = client.get(f"/investigations/{quiet.reference}/closure/review/").content.decode()
     assert "Flags still open" not in page
+
+
+def test_a_flag_acted_on_shows_who_did_what_and_offers_nothing_more(client, supervisor, queue_data):
+    flag = queue_data["a"]
+    actions.flag_dismiss(flag, actor=supervisor, reason="Started on the day; entered late.")
+    client.force_login(supervisor)
+    page = client.get(flag_url(flag)).content.decode()
+    acted = page[page.index('id="flag-acted"') :]
+    assert acted.startswith(f'id="flag-acted">{supervisor.display_name} on ')
+    assert "Started on the day; entered late." in acted
+    assert 'name="action"' not in page
+    assert "This flag is dismissed: there is nothing more to do on it." in page
+    # An active flag offers the actions.
+    assert 'name="action"' in client.get(flag_url(queue_data["b"])).content.decode()
