@@ -71,7 +71,9 @@ def victims_add_to_investigation(
     indicators: Iterable[str] = (),
 ) -> list[Involvement]:
     """Add the victims found together (for example the 14 workers on a building site): one
-    record each (or a link to an existing record), and one modern slavery crime per victim."""
+    record each (or a link to an existing record), and one modern slavery crime per victim.
+    The crime recorded for the report before anyone was identified (no victim yet) is the
+    crime of the victim whose row gives its reference: it is theirs, not a second crime."""
     inv = lock_investigation(investigation, None, open_only=True)
     if not (case_access.may_change(actor, inv) and actor.has_perm("victims.add_victim")):
         raise NotPermitted("You cannot add victims to this investigation.")
@@ -89,7 +91,16 @@ def victims_add_to_investigation(
     references = [p["crime_reference"] for p in people]
     if len(set(references)) != len(references):
         raise DomainError("Each victim's crime needs its own crime reference number.")
-    crime_references_claim(inv.force_id, references)
+    unassigned = {
+        o.crime_reference: o
+        for o in Offence.objects.filter(
+            investigation=inv,
+            victim__isnull=True,
+            offence_type__in=MODERN_SLAVERY_OFFENCES,
+            crime_reference__in=references,
+        )
+    }
+    crime_references_claim(inv.force_id, [r for r in references if r not in unassigned])
     count = inv.involvements.count()
     created: list[Involvement] = []
     for i, person in enumerate(people):
@@ -132,14 +143,19 @@ def victims_add_to_investigation(
             identified_by=actor,
             indicators=sorted(set(indicators)),
         )
-        Offence.objects.create(
-            investigation=inv,
-            crime_reference=person["crime_reference"],
-            offence_type=offence_type,
-            recorded_at=timezone.now(),
-            recorded_by=actor,
-            victim=victim,
-        )
+        report_crime = unassigned.get(person["crime_reference"])
+        if report_crime is not None:
+            report_crime.victim = victim
+            report_crime.save(update_fields=["victim"])
+        else:
+            Offence.objects.create(
+                investigation=inv,
+                crime_reference=person["crime_reference"],
+                offence_type=offence_type,
+                recorded_at=timezone.now(),
+                recorded_by=actor,
+                victim=victim,
+            )
         created.append(involvement)
     # The case is open (locked open_only above): its victims are on the safeguarding board.
     Victim.objects.filter(pk__in=[i.victim_id for i in created]).update(in_open_case=True)

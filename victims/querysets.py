@@ -100,3 +100,21 @@ def case_victims(investigation: Any) -> list[Any]:
         for event in involvement.case_custody_events:
             event.victim = involvement.victim
     return involvements
+
+
+def report_crime_reference(investigation: Any) -> str:
+    """The reference of the modern slavery crime recorded for the report before anyone was
+    identified (no victim yet), or "" (one query): the first victim added takes it."""
+    from investigations.models import MODERN_SLAVERY_OFFENCES, Offence
+
+    return (
+        Offence.objects.filter(
+            investigation=investigation,
+            victim__isnull=True,
+            offence_type__in=MODERN_SLAVERY_OFFENCES,
+        )
+        .order_by("recorded_at", "pk")
+        .values_list("crime_reference", flat=True)
+        .first()
+        or ""
+    )

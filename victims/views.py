@@ -17,6 +17,7 @@ from investigations.models import Investigation
 from slaverycases.core.actionpage import action_form_page
 from slaverycases.core.errors import DomainError, NotPermitted
 from victims import access, actions
+from victims import querysets as queries
 from victims.forms import (
     AccountForm,
     CustodyEventForm,
@@ -150,7 +151,10 @@ def victims_add(request: HttpRequest, reference: str) -> HttpResponse:
             status = 400
     else:
         form = VictimsIntakeForm()
-        formset = VictimRowFormSet(prefix="victim", initial=[{}] * rows)
+        # The crime recorded for the report, with no victim yet, is the first person's.
+        report_crime = queries.report_crime_reference(inv)
+        first = {"crime_reference": report_crime} if report_crime else {}
+        formset = VictimRowFormSet(prefix="victim", initial=[first] + [{}] * (rows - 1))
     return render(
         request,
         "victims/add.html",

@@ -182,10 +182,18 @@ def median_time_to_start(started: QuerySet[Investigation], count: int) -> timede
 
 def crimes_recorded(cases: QuerySet[Investigation], period: Period) -> dict[str, int]:
     """Modern slavery crimes (MSA 2015 s1, s2, s4; one per victim) recorded in the period, by
-    offence type."""
+    offence type. The crime recorded for a report before anyone was identified (no victim)
+    counts only while its case has no victim's crime: once victims are identified, each
+    victim's crime is the case's count (the Home Office Counting Rules)."""
+    victims_crime = Offence.objects.filter(
+        investigation=OuterRef("investigation"),
+        victim__isnull=False,
+        offence_type__in=MODERN_SLAVERY_OFFENCES,
+    )
     rows = (
         Offence.objects.filter(
             period.at("recorded_at"),
+            Q(victim__isnull=False) | ~Exists(victims_crime),
             investigation__in=cases,
             offence_type__in=MODERN_SLAVERY_OFFENCES,
         )

@@ -382,10 +382,20 @@ def test_a_crime_reference_used_in_the_force_refuses_the_whole_batch(case, offic
     assert counts() == before
 
 
-def test_the_case_crime_reference_cannot_be_reused_for_a_victim(case, officer):
+def test_the_crime_recorded_for_the_report_becomes_the_first_victims_crime(case, officer):
+    """One crime per victim (Home Office Counting Rules): the crime recorded for the report
+    before anyone was identified is the victim's who is given its reference, not a second
+    crime; once theirs, it is used and no one else takes it."""
     first = Offence.objects.get(investigation=case)
+    assert first.victim is None
+    (involvement,) = add_victims(
+        case, officer, person("Andrei Ionescu", crime_reference=first.crime_reference)
+    )
+    first.refresh_from_db()
+    assert first.victim == involvement.victim
+    assert Offence.objects.filter(investigation=case).count() == 1
     with pytest.raises(DomainError, match="already used in this force"):
-        add_victims(case, officer, person("Andrei Ionescu", crime_reference=first.crime_reference))
+        add_victims(case, officer, person("Mihai Popa", crime_reference=first.crime_reference))
 
 
 def test_a_crime_reference_of_another_force_may_be_used(case, officer, people):

@@ -22,6 +22,7 @@ from slaverycases.accounts import roles
 from slaverycases.accounts.models import User
 from slaverycases.audit.models import AuditAction, AuditEvent
 from tests import factories
+from tests.investigations.test_views import input_value
 from tests.victims.test_actions import (
     add_victims,
     counts,
@@ -410,6 +411,18 @@ def test_the_intake_page_shows_the_rows_asked_for(client, case, officer):
     html = page(client, add_url(case) + "?count=99")
     assert 'name="victim-29-name"' in html
     assert 'name="victim-30-name"' not in html
+
+
+def test_the_first_row_carries_the_crime_recorded_for_the_report(client, case, officer):
+    """The case's crime with no victim yet is the first person's: their row starts with its
+    reference (changeable), the other rows empty; once it is a victim's, no row carries it."""
+    report_crime = case.offences.get().crime_reference
+    client.force_login(officer)
+    html = page(client, add_url(case))
+    assert input_value(html, "victim-0-crime_reference") == report_crime
+    assert not input_value(html, "victim-1-crime_reference")
+    add_victims(case, officer, person("Andrei Ionescu", crime_reference=report_crime))
+    assert not input_value(page(client, add_url(case)), "victim-0-crime_reference")
 
 
 def test_add_three_victims_found_together(client, case, officer):
