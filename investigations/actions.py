@@ -132,6 +132,30 @@ def crime_references_claim(force_id: int, references: Iterable[str]) -> None:
         raise DomainError(f"Crime reference {used[0]} is already used in this force.")
 
 
+def crime_recorded_on_case(inv: Investigation, *, actor: User, at: datetime) -> list[str]:
+    """A crime was just recorded on the locked case, by whichever path (an offence, victims
+    added with their crimes, a disclosure's offence): the case's first crime date, and a
+    decision of "not recorded" that no longer holds becomes "recorded" (NCRS), its earlier
+    reason kept on the timeline. The fields changed, for save_investigation."""
+    fields: list[str] = []
+    if inv.crime_recorded_at is None:
+        inv.crime_recorded_at = at
+        fields.append("crime_recorded_at")
+    if inv.crime_decision == CrimeDecision.NOT_RECORDED:
+        was = inv.crime_not_recorded_reason
+        inv.crime_decision = CrimeDecision.RECORDED
+        inv.crime_decision_at = at
+        inv.crime_not_recorded_reason = ""
+        fields += ["crime_decision", "crime_decision_at", "crime_not_recorded_reason"]
+        record_on_case(
+            inv,
+            actor=actor,
+            kind=TimelineKind.CRIME_DECISION,
+            text=f"Now recorded as a crime (it was not recorded: {was})",
+        )
+    return fields
+
+
 def save_investigation(investigation: Investigation, fields: Iterable[str]) -> None:
     fields = list(fields)
     investigation.version += 1
@@ -443,9 +467,7 @@ def offence_record(
         recorded_by=actor,
         **extra,
     )
-    if inv.crime_recorded_at is None:
-        inv.crime_recorded_at = recorded_at
-    save_investigation(inv, ["crime_recorded_at"])
+    save_investigation(inv, crime_recorded_on_case(inv, actor=actor, at=recorded_at))
     record_on_case(
         inv,
         actor=actor,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from investigations import access as case_access
 from investigations.actions import (
+    crime_recorded_on_case,
     crime_references_claim,
     lock_investigation,
     record_on_case,
@@ -160,9 +161,7 @@ def victims_add_to_investigation(
     # The case is open (locked open_only above): its victims are on the safeguarding board.
     Victim.objects.filter(pk__in=[i.victim_id for i in created]).update(in_open_case=True)
     search_text_refresh([inv.pk])
-    if inv.crime_recorded_at is None:
-        inv.crime_recorded_at = timezone.now()
-    save_investigation(inv, ["crime_recorded_at"])
+    save_investigation(inv, crime_recorded_on_case(inv, actor=actor, at=timezone.now()))
     names = ", ".join(f"{i.label} ({i.victim.name})" for i in created)
     record_on_case(
         inv,
@@ -307,7 +306,7 @@ def disclosure_link_offence(
         offence.save(update_fields=["victim"])
     disclosure.offence = offence
     disclosure.save(update_fields=["offence"])
-    save_investigation(inv, [])
+    save_investigation(inv, crime_recorded_on_case(inv, actor=actor, at=offence.recorded_at))
     record_on_case(
         inv,
         actor=actor,

@@ -421,6 +421,35 @@ def test_not_recording_a_crime_needs_and_keeps_a_reason(officer):
     assert last_event(inv).text == "Not recorded as a crime: Duplicate of GMP-2026-000009"
 
 
+def test_a_crime_recorded_later_turns_a_not_recorded_decision_into_recorded(officer):
+    """NCRS: "not recorded" was the decision on what was known; an offence recorded on the
+    case later (here by the offence page) makes it recorded, the earlier reason on the
+    timeline."""
+    inv = create(officer)
+    actions.investigation_record_crime_decision(
+        inv,
+        actor=officer,
+        expected_version=inv.version,
+        decision=CrimeDecision.NOT_RECORDED,
+        decided_at=inv.reported_at + timedelta(hours=1),
+        not_recorded_reason="No offence disclosed",
+    )
+    at = inv.reported_at + timedelta(days=1)
+    actions.offence_record(
+        inv, actor=officer, crime_reference="GMP/26/NCRS1", offence_type="msa_s1", recorded_at=at
+    )
+    fresh = Investigation.objects.get(pk=inv.pk)
+    assert fresh.crime_decision == CrimeDecision.RECORDED
+    assert fresh.crime_decision_at == at == fresh.crime_recorded_at
+    assert fresh.crime_not_recorded_reason == ""
+    texts = list(
+        TimelineEvent.objects.filter(investigation=inv)
+        .order_by("pk")
+        .values_list("text", flat=True)
+    )
+    assert "Now recorded as a crime (it was not recorded: No offence disclosed)" in texts
+
+
 def test_a_domain_error_mid_action_leaves_nothing_half_saved(officer):
     inv = create(officer)
     before = snapshot(inv)
