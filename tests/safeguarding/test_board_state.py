@@ -344,3 +344,22 @@ def test_a_relocation_shares_the_case_after_an_edit_in_progress_not_over_it(peop
     case.refresh_from_db()
     assert case.title == "Edit two"
     assert case.version == start + 2  # the edit, then the share
+
+
+def test_only_the_latest_move_of_a_victim_awaits_contact_on_the_lists(
+    people, case, officer, safeguarding_lead
+):
+    """A victim moved twice with no contact is one victim awaiting contact, at their latest
+    move (as the relocated_victim_no_contact rule counts them), not two."""
+    wyp_lead = people["safeguarding.wyp"]
+    (victim,) = (i.victim for i in add_victims(case, officer, person("Moved Twice")))
+    relocate(victim, safeguarding_lead, wyp_lead.force)
+    latest = relocate(
+        victim,
+        wyp_lead,
+        wyp_lead.force,
+        destination_type="safe_house",
+        safe_house_location="Leeds",
+    )
+    assert list(relocations_awaiting_contact(safeguarding_lead)) == [latest]
+    assert list(relocations_awaiting_contact(wyp_lead)) == [latest]
