@@ -34,7 +34,8 @@ class VictimQuerySet(models.QuerySet):
         self, *, name: str, date_of_birth: date | None, nationality: str
     ) -> VictimQuerySet:
         """People who may already have a record: the same name, or a shared name part with the
-        same date of birth or nationality."""
+        same date of birth or nationality. The five likeliest: the same name or alias first,
+        then the same date of birth, then the rest by name."""
         name = " ".join(name.split())
         if not name:
             return self.none()
@@ -50,7 +51,14 @@ class VictimQuerySet(models.QuerySet):
             if nationality.strip():
                 corroboration |= Q(nationality__iexact=nationality.strip())
             same_person |= shares_part & corroboration
-        return self.filter(same_person).order_by("name", "id")[:5]
+        exact = Q(name__iexact=name) | Q(aliases__icontains=name)
+        rank = models.Case(
+            models.When(exact, then=0),
+            models.When(Q(date_of_birth=date_of_birth) if date_of_birth else Q(pk__in=[]), then=1),
+            default=2,
+            output_field=models.IntegerField(),
+        )
+        return self.filter(same_person).order_by(rank, "name", "id")[:5]
 
 
 def case_victim_terms(case_ids: list[int]) -> dict[int, list[str]]:

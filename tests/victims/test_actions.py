@@ -873,3 +873,23 @@ def test_recording_the_s45_consideration_after_an_arrest(case, officer):
     )
     assert event.s45_decision == "applies"
     assert case.timeline.filter(text__startswith="Section 45 considered").exists()
+
+
+def test_the_same_name_is_offered_first_among_many_sharing_a_name_part(case, officer):
+    """Five are offered: the same name before others sharing a name part (here the first
+    name and the nationality), whatever the alphabet says."""
+    add_victims(
+        case,
+        officer,
+        *(
+            person(f"Ana {surname}", nationality="Romanian")
+            for surname in ("Albu", "Barbu", "Cazacu", "Dinu", "Enache", "Popescu")
+        ),
+    )
+    offered = list(
+        Victim.objects.possible_matches(
+            name="ana popescu", date_of_birth=None, nationality="Romanian"
+        )
+    )
+    assert len(offered) == 5
+    assert offered[0].name == "Ana Popescu"
