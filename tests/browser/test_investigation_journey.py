@@ -145,3 +145,16 @@ def test_report_to_approved_closure(live_server, page: Page, people, midday):
         expect(item).to_contain_text(str(today.year))
     assert reference.startswith("GMP-")
     assert_accessible(page)
+
+
+def test_a_list_of_several_pages_is_accessible(live_server, page: Page, people):
+    """The pagination's "Page 1 of 2" keeps its contrast (WCAG 1.4.3): axe-core checks it."""
+    from tests import factories
+
+    officer = people["officer.gmp"]
+    for _ in range(26):  # one more than a page
+        factories.investigation(officer)
+    sign_in(page, live_server.url, "officer.gmp", "Priya Shah")
+    page.goto(f"{live_server.url}/investigations/")
+    expect(page.get_by_text("Page 1 of 2")).to_be_visible()
+    assert_accessible(page)
