@@ -65,6 +65,7 @@ class ReportDetailsForm(GovukForm):
         choices=ExploitationType.choices,
         widget=forms.CheckboxSelectMultiple,
         help_text="Select all that apply",
+        error_messages={"required": "Select the types of exploitation"},
     )
     location = _text("Where the exploitation happened", 200, required=False)
 
@@ -199,6 +200,7 @@ class EnquiryForm(GovukForm):
         label="Is this a substantive investigative action?",
         choices=YES_NO,
         widget=forms.RadioSelect,
+        error_messages={"required": "Select yes if this is a substantive investigative action"},
         help_text="For example, taking a victim's account, a search or an arrest. Notes, "
         "re-allocations and admin tasks are not substantive.",
     )

@@ -39,14 +39,20 @@ class PrintForm(GovukForm):
         max_length=200,
         help_text="The person or organisation you will give it to, for example CPS North West "
         "Complex Casework Unit",
-        error_messages={"required": "Enter who the case summary is for"},
+        error_messages={
+            "required": "Enter who the case summary is for",
+            "max_length": "Who the case summary is for must be 200 characters or fewer",
+        },
     )
     justification = forms.CharField(
         label="Why do they need it?",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="This is recorded in the audit log as the reason for the disclosure.",
-        error_messages={"required": "Enter why they need the case summary"},
+        error_messages={
+            "required": "Enter why they need the case summary",
+            "max_length": "Why they need the case summary must be 2000 characters or fewer",
+        },
     )
 
     def clean_recipient(self) -> str:

@@ -52,6 +52,7 @@ class PlanForm(GovukForm):
 class ContactForm(GovukForm):
     at = GovukDateField(
         label="When",
+        name="Date of the contact",
         with_time=True,
         error_messages={"required": "Enter the date and time of the contact"},
     )

@@ -207,7 +207,10 @@ class CustodyEventForm(GovukForm):
         label="Offence the victim was arrested or charged for", max_length=200
     )
     occurred_at = GovukDateField(
-        label="When", with_time=True, error_messages={"required": "Enter when it happened"}
+        label="When",
+        name="Date it happened",
+        with_time=True,
+        error_messages={"required": "Enter when it happened"},
     )
     s45_decision = forms.ChoiceField(
         label="Section 45 defence and non-punishment",

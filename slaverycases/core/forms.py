@@ -54,16 +54,18 @@ class GovukDateField(forms.Field):
         *,
         with_time: bool = False,
         allow_future: bool = False,
+        name: str = "",
         **kwargs: Any,
     ) -> None:
         self.with_time = with_time
+        self.name = name  # what the messages call it, where the label is a short question
         self.allow_future = allow_future
         kwargs.setdefault("widget", GovukDateWidget(with_time=with_time))
         super().__init__(**kwargs)
 
     @property
     def _name(self) -> str:
-        return str(self.label or "Date")
+        return self.name or str(self.label or "Date")
 
     def to_python(self, value: Any) -> date | datetime | None:
         if isinstance(value, (date, datetime)):
@@ -135,7 +137,8 @@ def govuk_error_messages(form: forms.BaseForm) -> None:
                 field.error_messages["required"] = f"Select {lowered}"
             else:
                 field.error_messages["required"] = f"Enter {lowered}"
-        if isinstance(field, forms.CharField) and field.max_length:
+        default_max = "max_length" not in field.error_messages  # none given by the form
+        if isinstance(field, forms.CharField) and field.max_length and default_max:
             field.error_messages["max_length"] = (
                 f"{label} must be {field.max_length} characters or fewer"
             )

@@ -21,6 +21,7 @@ class FlagActionForm(GovukForm):
             ("dismiss", "Dismiss: it does not apply (give the reason)"),
         ],
         widget=forms.RadioSelect,
+        error_messages={"required": "Select what you want to do with the flag"},
     )
     reason = forms.CharField(
         label="Reason or note",

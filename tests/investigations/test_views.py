@@ -1093,7 +1093,7 @@ def test_an_empty_intake_form_lists_every_missing_answer(client, officer):
         "Enter short title",
         "Enter what was reported",
         "Select source of the report",
-        "Select at least one: types of exploitation",
+        "Select the types of exploitation",
         "Enter the date and time of the report",
     ):
         assert message in html

@@ -278,9 +278,9 @@ def test_next_contact_cannot_be_due_before_the_last_contact(client, victim, safe
     [
         ("due-before", "Next contact due must be on or after this contact"),
         ({"notes": "n" * 5001}, "Notes must be 5000 characters or fewer"),
-        ("future", "When must be today or in the past"),
+        ("future", "Date of the contact must be today or in the past"),
         ({"made": ""}, PROBLEM),
-        ({"at_day": "31", "at_month": "2"}, "When must be a real date"),
+        ({"at_day": "31", "at_month": "2"}, "Date of the contact must be a real date"),
     ],
     ids=["due-before-contact", "long-notes", "future", "made-missing", "not-a-date"],
 )

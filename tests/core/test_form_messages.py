@@ -1,0 +1,47 @@
+"""Error messages read as sentences (GOV.UK): a question used as a label is not pasted into
+"Select ..." or "... must be 200 characters or fewer"."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from investigations.forms import EnquiryForm, ReportDetailsForm
+from investigations.pdf_views import PrintForm
+from safeguarding.forms import ContactForm
+from slaverycases.flags.forms import FlagActionForm
+
+
+@pytest.mark.parametrize(
+    ("form", "data", "field", "message"),
+    [
+        (FlagActionForm, {}, "action", "Select what you want to do with the flag"),
+        (
+            EnquiryForm,
+            {"description": "Search the house"},
+            "substantive",
+            "Select yes if this is a substantive investigative action",
+        ),
+        (ReportDetailsForm, {}, "exploitation_types", "Select the types of exploitation"),
+        (
+            PrintForm,
+            {"variant": "full", "recipient": "x" * 201, "justification": "File"},
+            "recipient",
+            "Who the case summary is for must be 200 characters or fewer",
+        ),
+        (
+            ContactForm,
+            {"at_day": "31", "at_month": "2", "at_year": "2026", "at_time": "10:00"},
+            "at",
+            "Date of the contact must be a real date",
+        ),
+    ],
+    ids=["flag", "enquiry", "types", "print", "contact"],
+)
+def test_messages_read_as_sentences(db, people, form, data, field, message):
+    case = SimpleNamespace(unit_id=people["officer.gmp"].unit_id)
+    kwargs = {"investigation": case} if form is EnquiryForm else {}
+    bound = form(data, **kwargs)
+    assert not bound.is_valid()
+    assert bound.errors[field] == [message]
