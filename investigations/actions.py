@@ -283,7 +283,7 @@ def investigation_create(
         investigation,
         actor=actor,
         kind=TimelineKind.CREATED,
-        text=f"Report logged ({investigation.get_source_display()})",
+        text=f"Source: {investigation.get_source_display()}",
         action=AuditAction.COLLECTION,
     )
     return investigation

@@ -204,7 +204,9 @@ class EnquiryForm(GovukForm):
         help_text="For example, taking a victim's account, a search or an arrest. Notes, "
         "re-allocations and admin tasks are not substantive.",
     )
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), label="Who will do it")
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), label="Who will do it", empty_label="Choose an officer"
+    )
     due_date = GovukDateField(label="Due date", required=False, allow_future=True)
 
     def __init__(self, *args: Any, investigation: Any, **kwargs: Any) -> None:
@@ -337,7 +339,7 @@ class ShareForm(GovukForm):
 
 
 class InvestigationFilterForm(GovukForm):
-    q = _text("Search", 100, required=False, help_text="Reference, title or suspect name")
+    q = _text("Search", 100, required=False, help_text="Reference, title, victim or suspect name")
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Status.choices]
     )

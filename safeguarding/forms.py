@@ -14,7 +14,9 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 
 class PlanForm(GovukForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    lead = forms.ModelChoiceField(queryset=User.objects.none(), label="Safeguarding lead")
+    lead = forms.ModelChoiceField(
+        queryset=User.objects.none(), label="Safeguarding lead", empty_label="Choose a lead"
+    )
     risk_level = forms.ChoiceField(
         label="Risk level", choices=RiskLevel.choices, widget=forms.RadioSelect
     )

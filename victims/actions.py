@@ -167,8 +167,11 @@ def victims_add_to_investigation(
         inv,
         actor=actor,
         kind=TimelineKind.VICTIM,
-        text=f"{len(created)} victim{'s' if len(created) != 1 else ''} added, each with a "
-        f"modern slavery crime: {names}",
+        text=(
+            f"{len(created)} victims added, each with a modern slavery crime: {names}"
+            if len(created) != 1
+            else f"Victim added with a modern slavery crime: {names}"
+        ),
         action=AuditAction.COLLECTION,
     )
     return created

@@ -141,8 +141,9 @@ def victims_add(request: HttpRequest, reference: str) -> HttpResponse:
                 else:
                     messages.success(
                         request,
-                        f"{len(people)} victim{'s' if len(people) != 1 else ''} added, each "
-                        "with a modern slavery crime recorded",
+                        f"{len(people)} victims added, each with a modern slavery crime recorded"
+                        if len(people) != 1
+                        else "Victim added, with a modern slavery crime recorded",
                     )
                     return redirect(
                         reverse("investigations:detail", args=[inv.reference]) + "#victims"

@@ -95,10 +95,10 @@ PREMATURE_CONDITIONS = {
     "victim_without_nrm_or_ms1": "a victim has neither an NRM referral nor an MS1 notification",
     "open_unrecorded_offence_flag": "a disclosed offence is still unrecorded",
     "no_supervisor_closure_review": "no supervisor approved the closure",
-    "closed_soon_after_start": "it was closed within {days} days of starting",
+    "closed_soon_after_start": "the investigation had run for under {days} days",
     # The same condition for a case that never started (no substantive enquiry completed):
     # it had no days of investigation at all (docs/decisions/0006).
-    "closed_without_starting": "it was closed without ever being started",
+    "closed_without_starting": "the investigation never started",
 }
 
 

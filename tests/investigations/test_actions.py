@@ -151,7 +151,7 @@ def test_create_logs_a_report_with_a_reference_timeline_and_audit(officer):
     [event] = events(inv)
     assert event.kind == TimelineKind.CREATED
     assert event.actor == officer
-    assert event.text == "Report logged (Member of the public)"
+    assert event.text == "Source: Member of the public"  # shown after "Report logged: "
 
     [audit] = audits(inv)
     assert audit.action == AuditAction.COLLECTION

@@ -222,7 +222,7 @@ def test_victims_found_together_each_get_a_record_an_involvement_and_a_crime(cas
 def test_one_victim_reads_in_the_singular(case, officer):
     since = last_event_id()
     add_victims(case, officer, person("Andrei Ionescu"))
-    assert new_events(case, since)[0].text.startswith("1 victim added, each with")
+    assert new_events(case, since)[0].text.startswith("Victim added with a modern slavery crime")
 
 
 def test_labels_continue_from_the_victims_already_on_the_case(case, officer):
