@@ -80,7 +80,7 @@ def plan_save(
     if plan is not None and plan.version != expected_version:
         raise StaleEdit()
     if plan is None:
-        plan = SafeguardingPlan(victim=victim, version=0)
+        plan = SafeguardingPlan(victim=victim, version=0, created_at=timezone.now())
     plan.lead = lead
     plan.risk_level = risk_level
     plan.risks = sorted(set(risks))

@@ -45,6 +45,10 @@ class SafeguardingPlan(models.Model):
         help_text="How often the victim must be contacted, in days"
     )
     review_date = models.DateField()
+    # When the plan was first set: the first contact is due `contact_every_days` after it,
+    # whatever edits follow. Empty for plans set before it was kept (safeguarding 0004): the
+    # rules then count from `updated_at`, the earliest known.
+    created_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
 

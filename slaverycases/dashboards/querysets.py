@@ -298,7 +298,13 @@ def victims_contact_overdue(cases: QuerySet[Investigation], at: datetime) -> dic
             Exists(Involvement.objects.filter(victim=OuterRef("pk"), investigation__in=cases)),
             safeguarding_plan__isnull=False,
         )
-        .annotate(anchor=Coalesce(Subquery(last_made), F("safeguarding_plan__updated_at")))
+        .annotate(
+            anchor=Coalesce(
+                Subquery(last_made),
+                F("safeguarding_plan__created_at"),
+                F("safeguarding_plan__updated_at"),
+            )
+        )
         .aggregate(with_plan=Count("pk"), overdue=Count("pk", filter=Q(anchor__lt=due_before)))
     )
 

@@ -344,7 +344,9 @@ def victim_contact_overdue(
             "case_id",
             "next_due",
             "last_at",
-            "safeguarding_plan__updated_at",
+            # The plan's first setting, not its last edit: an edit does not move the first
+            # contact's date on.
+            Coalesce("safeguarding_plan__created_at", "safeguarding_plan__updated_at"),
             "safeguarding_plan__contact_every_days",
         )
     )

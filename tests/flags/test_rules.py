@@ -798,6 +798,31 @@ def test_a_plan_with_no_contact_is_overdue_after_its_frequency(
     assert flag.evidence == {"next_contact_due": None, "last_contact_at": None}
 
 
+def test_editing_a_plan_does_not_move_the_first_contact_on(
+    clock, gmp, safeguarding_lead, victim_case
+):
+    """The first contact is due a frequency after the plan was first set: a change of its risk
+    level on day 6 does not give another 7 days."""
+    inv, victim = victim_case
+    save_plan(victim, safeguarding_lead, every=7)
+    clock.move_to(T0 + timedelta(days=6))
+    plan = victim.safeguarding_plan
+    plan.refresh_from_db()
+    safeguarding_actions.plan_save(
+        victim,
+        actor=safeguarding_lead,
+        expected_version=plan.version,
+        lead=safeguarding_lead,
+        risk_level="medium",
+        risks=["retrafficking"],
+        measures=["safe_house"],
+        contact_every_days=7,
+        review_date=timezone.localdate() + timedelta(days=28),
+    )
+    scan_at(clock, gmp, T0 + timedelta(days=8))
+    assert active(FlagKind.VICTIM_CONTACT_OVERDUE, inv, victim) is not None
+
+
 def test_no_contact_flag_for_a_victim_whose_case_is_closed(
     clock, gmp, officer, supervisor, safeguarding_lead
 ):
