@@ -60,6 +60,16 @@ def _not_future(day: date, what: str) -> None:
         raise DomainError(f"{what} must be today or in the past.")
 
 
+def _identified_on(victim: Victim, inv: Investigation) -> date | None:
+    """The (local) day the victim was identified on the case a referral is made from."""
+    identified_at = (
+        Involvement.objects.filter(victim=victim, investigation=inv)
+        .values_list("identified_at", flat=True)
+        .first()
+    )
+    return timezone.localdate(identified_at) if identified_at else None
+
+
 def _check_crime_link(
     victim: Victim, inv: Investigation, offence: Offence | None, non_crime_reason: str
 ) -> None:
@@ -96,6 +106,12 @@ def nrm_referral_submit(
     inv = _case_for(victim, investigation, actor)
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
     _not_future(submitted_on, "Date submitted")
+    identified = _identified_on(victim, inv)
+    if identified is not None and submitted_on < identified:
+        raise DomainError(
+            f"Date submitted cannot be before {victim.name} was identified on this case "
+            f"({identified:%-d %b %Y})."
+        )
     child = victim.is_child
     if child:
         consent_given, consent_on = None, None

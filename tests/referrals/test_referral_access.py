@@ -53,7 +53,7 @@ class TwoForces:
 @pytest.fixture
 def two_forces(people) -> TwoForces:
     gmp, wyp = people["officer.gmp"], people["officer.wyp"]
-    identified = timezone.now() - timedelta(days=20)
+    identified = timezone.now() - timedelta(days=50)  # before the referral (45 days ago)
     a = factories.investigation(
         gmp, stage="allocated", supervisor=people["supervisor.gmp"], days_ago=60
     )

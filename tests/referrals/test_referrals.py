@@ -266,3 +266,14 @@ def test_empty_decision_and_agency_forms_say_what_to_enter():
     assert agency.errors["agency"] == ["Select the agency referred to"]
     assert agency.errors["reason"] == ["Enter why the victim was referred"]
     assert agency.errors["referred_on"] == ["Enter the date of the referral"]
+
+
+def test_a_referral_dated_before_the_victim_was_identified_is_refused(case_with_victims, officer):
+    """Police refer a victim they have identified: a referral dated before the identification
+    on the case it is made from (here 3 days ago) is a typing mistake, and raises a bogus NRM
+    decision overdue flag if kept."""
+    inv, (adult, _, _) = case_with_victims
+    long_ago = timezone.localdate() - timedelta(days=30)
+    with pytest.raises(DomainError, match="cannot be before Ana Adult was identified"):
+        _submit(adult, inv, officer, submitted_on=long_ago, consent_on=long_ago)
+    assert not NrmReferral.objects.exists()
