@@ -220,12 +220,22 @@ def _action_page(
     form_kwargs: dict[str, Any] | None = None,
     template: str = "investigations/form.html",
     extra: dict[str, Any] | None = None,
+    closed_ok: bool = False,
 ) -> HttpResponse:
     """The shape every case action page shares: a 403 for a role that may not act, the form,
-    the action in its transaction, a clear message on a refusal (400) or a stale edit (409)."""
+    the action in its transaction, a clear message on a refusal (400) or a stale edit (409).
+    A step a closed case does not allow (all but `closed_ok` ones) says so when its page is
+    opened (409), not after the form is filled in; a POST gets the action's own refusal."""
     if not access.may_act(request.user, investigation, permission):
         raise PermissionDenied("Your role or unit does not allow this on this case.")
     detail_url = reverse("investigations:detail", args=[investigation.reference])
+    if request.method == "GET" and investigation.status == Status.CLOSED and not closed_ok:
+        return render(
+            request,
+            "investigations/closed.html",
+            {"investigation": investigation, "title": title, "case_url": detail_url},
+            status=409,
+        )
     return action_form_page(
         request,
         consulted=lambda: actions.investigation_consulted(
@@ -361,6 +371,7 @@ def offence_outcome(request: HttpRequest, reference: str, pk: int) -> HttpRespon
         request,
         inv,
         permission="change_offence",
+        closed_ok=True,
         form_class=OffenceOutcomeForm,
         perform=lambda i, d: actions.offence_outcome_record(
             offence, actor=request.user, outcome=d["outcome"], expected_version=d["version"]
@@ -541,6 +552,7 @@ def reopen(request: HttpRequest, reference: str) -> HttpResponse:
         request,
         inv,
         permission="reopen_investigation",
+        closed_ok=True,
         form_class=ReopenForm,
         perform=lambda i, d: actions.investigation_reopen(
             i, actor=request.user, expected_version=d["version"], reason=d["reason"]
@@ -558,6 +570,7 @@ def share(request: HttpRequest, reference: str) -> HttpResponse:
         request,
         inv,
         permission="share_investigation",
+        closed_ok=True,
         form_class=ShareForm,
         form_kwargs={"investigation": inv},
         perform=lambda i, d: actions.investigation_share(
