@@ -5,12 +5,13 @@ refuses an edit made on a stale copy.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from investigations.models import (
     ClosureReview,
     CrimeDecision,
     Enquiry,
+    IntakeSubmission,
     Investigation,
     InvestigationExploitation,
     InvestigationGroupObjectPermission,
@@ -234,6 +236,32 @@ def _next_reference(force_code: str, year: int) -> str:
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return f"{force_code}-{year}-{counter.last_number:06d}"
+
+
+@transaction.atomic
+def intake_submit(
+    submission: uuid.UUID, *, actor: User, **report: Any
+) -> tuple[Investigation, bool]:
+    """Log the report sent with the intake form's token, once: (the report, True) when this
+    submission logged it; (the report already logged, False) when the same form was sent
+    before (or is being sent at this moment: the token's row is written first, so a second
+    submission waits for the first to commit, then finds its report)."""
+    if not (works_cases(actor) and actor.has_perm("investigations.add_investigation")):
+        raise NotPermitted("Your role cannot log new reports.")
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate token leaves the rest usable
+            claim = IntakeSubmission.objects.create(token=submission, created_by=actor)
+    except IntegrityError:
+        earlier = IntakeSubmission.objects.select_related("investigation").get(token=submission)
+        if earlier.created_by_id != actor.pk or earlier.investigation is None:
+            raise DomainError(
+                "This form has already been used. Open a new one to log a report."
+            ) from None
+        return earlier.investigation, False
+    investigation = investigation_create(actor=actor, **report)
+    claim.investigation = investigation
+    claim.save(update_fields=["investigation"])
+    return investigation, True
 
 
 @transaction.atomic
@@ -1032,6 +1060,7 @@ def _erase_case(inv: Investigation) -> dict[str, int]:
         (ClosureReview, case),
         (TimelineEvent, case),
         (InvestigationExploitation, case),
+        (IntakeSubmission, case),
         (InvestigationUserObjectPermission, Q(content_object=inv)),
         (InvestigationGroupObjectPermission, Q(content_object=inv)),
     ]
@@ -1057,7 +1086,6 @@ def retention_notify_due(on: date) -> dict[str, int]:
     review. Safe to run twice: a RetentionNotice row per force per day records the sending.
     Returns {force code: records due} for the notices sent by this run."""
     from django.core.mail import send_mail
-    from django.db import IntegrityError
 
     from slaverycases.accounts.models import Force, User
     from slaverycases.accounts.roles import FORCE_ADMIN

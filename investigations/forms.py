@@ -76,6 +76,8 @@ class IntakeForm(ReportDetailsForm):
         with_time=True,
         error_messages={"required": "Enter the date and time of the report"},
     )
+    # New each time the form opens: the same form sent twice logs one report.
+    submission = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
 
 class InvestigationEditForm(ReportDetailsForm, VersionedForm):

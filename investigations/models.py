@@ -626,6 +626,26 @@ class RetentionDecision(models.TextChoices):
     DISPOSE = "dispose", "Dispose"
 
 
+class IntakeSubmission(models.Model):
+    """One use of the "Log a new report" form: the token it was opened with (a hidden field, new
+    each time the form opens) and the report it logged. The form sent twice (a double click
+    without JavaScript, a page resent from the browser's history) finds the report already
+    logged instead of logging it again: the token is unique, so a second submission made at
+    the same moment waits for the first and then finds it."""
+
+    token = models.UUIDField(primary_key=True)
+    investigation = models.ForeignKey(
+        Investigation, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Intake {self.token}"
+
+
 class RetentionReview(models.Model):
     """A MoPI review of a closed record: retain (with the reason and the next review date) or
     dispose. A disposal erases the case and keeps only this row, which names what was erased:

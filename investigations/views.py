@@ -3,6 +3,7 @@ actions.py; a domain error becomes a message on the form, with nothing half save
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -108,25 +109,39 @@ def investigation_new(request: HttpRequest) -> HttpResponse:
         user.unit_id is None
     ):
         raise PermissionDenied("Your role cannot log new reports.")
-    form = IntakeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        form = IntakeForm(request.POST)
+    else:
+        form = IntakeForm(initial={"submission": uuid.uuid4()})
     status = 200
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
+            report = {
+                "title": data["title"],
+                "summary": data["summary"],
+                "source": data["source"],
+                "exploitation_types": data["exploitation_types"],
+                "reported_at": data["reported_at"],
+                "location": data["location"],
+            }
             try:
-                investigation = actions.investigation_create(
-                    actor=user,
-                    title=data["title"],
-                    summary=data["summary"],
-                    source=data["source"],
-                    exploitation_types=data["exploitation_types"],
-                    reported_at=data["reported_at"],
-                    location=data["location"],
-                )
+                if data["submission"] is None:  # a form from before the token (no repeat check)
+                    investigation, logged = actions.investigation_create(actor=user, **report), True
+                else:
+                    investigation, logged = actions.intake_submit(
+                        data["submission"], actor=user, **report
+                    )
             except DomainError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Report logged as {investigation.reference}")
+                messages.success(
+                    request,
+                    f"Report logged as {investigation.reference}"
+                    if logged
+                    else f"This report was already logged as {investigation.reference}: "
+                    "it has not been logged again",
+                )
                 return redirect("investigations:detail", reference=investigation.reference)
         status = 400
     return render(

@@ -567,6 +567,62 @@ def test_two_cases_recording_one_crime_reference_at_once_are_checked_in_turn(peo
     assert Offence.objects.filter(crime_reference="GMP/26/RACE1").count() == 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_same_report_sent_twice_at_once_is_logged_once(people):
+    """Two submissions of one intake form at the same moment (a double click without
+    JavaScript): the second waits on the first's token (seen in pg_stat_activity), then finds
+    the report it logged."""
+    import uuid
+
+    from tests.flags.test_worker_killed import backends
+
+    officer = people["officer.gmp"]
+    token = uuid.uuid4()
+    report = {
+        "title": "Nail bar",
+        "summary": "Two young women, no pay.",
+        "source": "ngo",
+        "exploitation_types": ["labour"],
+        "reported_at": timezone.now() - timedelta(hours=1),
+    }
+    first_written, commit_first = threading.Event(), threading.Event()
+    results: list[tuple[Investigation, bool]] = []
+    errors: list[BaseException] = []
+
+    def submit(hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                results.append(actions.intake_submit(token, actor=officer, **report))
+                if hold:
+                    first_written.set()
+                    assert commit_first.wait(60)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=submit, args=(True,))
+    holder.start()
+    assert first_written.wait(60), errors
+    racer = threading.Thread(target=submit, args=(False,))
+    racer.start()
+    deadline = time.monotonic() + 60
+    try:
+        while not any(b["wait_type"] == "Lock" and b["blocked_by"] for b in backends()):
+            assert racer.is_alive(), f"the second was not held back: {errors}"
+            assert time.monotonic() < deadline, "the second did not wait for the first"
+    finally:
+        commit_first.set()
+        holder.join()
+        racer.join()
+    assert not errors, errors
+    (logged, first), (found, second) = results
+    assert (first, second) == (True, False)
+    assert found.pk == logged.pk
+    assert Investigation.objects.count() == 1
+
+
 def test_a_crime_decision_dated_in_the_future_is_refused(officer):
     inv = create(officer)
     before = snapshot(inv)

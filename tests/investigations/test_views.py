@@ -376,6 +376,37 @@ def test_log_a_new_report(client, officer):
     assert sorted(inv.exploitation.values_list("type", flat=True)) == ["criminal", "labour"]
 
 
+def test_the_same_report_form_sent_twice_logs_one_report(client, officer):
+    """The form carries a token, new each time it opens: sent again (a double click without
+    JavaScript, a page resent from the history) it finds the report already logged."""
+    client.force_login(officer)
+    token = input_value(client.get("/investigations/new/").content.decode(), "submission")
+    assert token
+    data = {
+        "title": "Nail bar on Oldham Street",
+        "summary": "Two young women, no pay.",
+        "source": "ngo",
+        "exploitation_types": ["labour"],
+        **date_post("reported_at", timezone.now() - timedelta(hours=1)),
+        "submission": token,
+    }
+    first = client.post("/investigations/new/", data, follow=True)
+    inv = Investigation.objects.get()
+    assert f"Report logged as {inv.reference}" in first.content.decode()
+    again = client.post("/investigations/new/", data, follow=True)
+    assert again.redirect_chain[-1][0] == case_url(inv)
+    assert f"This report was already logged as {inv.reference}" in again.content.decode()
+    assert Investigation.objects.count() == 1
+    # A new form is a new report; someone else's form is not theirs to replay.
+    other = input_value(client.get("/investigations/new/").content.decode(), "submission")
+    assert other != token
+    client.force_login(make_user("colleague.gmp", unit=officer.unit, role=roles.OFFICER))
+    refused = client.post("/investigations/new/", data)
+    assert refused.status_code == 400
+    assert "This form has already been used" in refused.content.decode()
+    assert Investigation.objects.count() == 1
+
+
 def test_record_the_crime_decision(client, officer):
     inv = factories.investigation(officer)
     client.force_login(officer)
