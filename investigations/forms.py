@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import F
 from django.utils import timezone
 
@@ -30,6 +31,13 @@ from slaverycases.core.forms import GovukDateField, GovukForm
 from victims.models import Victim
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+# A force's crime reference numbers: letters and digits, with / - . or spaces between.
+CRIME_REFERENCE = RegexValidator(
+    r"^[A-Za-z0-9]+([ /.-]+[A-Za-z0-9]+)*$",
+    "Crime reference number must contain only letters, numbers, spaces and / - .",
+)
 
 
 class VersionedForm(GovukForm):
@@ -97,7 +105,11 @@ class CrimeDecisionForm(VersionedForm):
         error_messages={"required": "Enter the date and time of the decision"},
     )
     crime_reference = _text(
-        "Crime reference number", 40, required=False, help_text="If recorded as a crime"
+        "Crime reference number",
+        40,
+        required=False,
+        help_text="If recorded as a crime",
+        validators=[CRIME_REFERENCE],
     )
     offence_type = forms.ChoiceField(
         label="Offence recorded",
@@ -154,7 +166,7 @@ class AllocateForm(VersionedForm):
 
 
 class OffenceForm(GovukForm):
-    crime_reference = _text("Crime reference number", 40)
+    crime_reference = _text("Crime reference number", 40, validators=[CRIME_REFERENCE])
     offence_type = forms.ChoiceField(
         label="Offence",
         choices=[("", "Choose the offence"), *OffenceType.choices],

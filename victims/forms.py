@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from investigations.forms import VersionedForm
+from investigations.forms import CRIME_REFERENCE, VersionedForm
 from investigations.models import MODERN_SLAVERY_OFFENCES, Offence, OffenceType
 from slaverycases.accounts.models import Force
 from slaverycases.core.forms import GovukDateField, GovukForm
@@ -67,6 +67,7 @@ class VictimRowForm(GovukForm):
     crime_reference = forms.CharField(
         label="Crime reference number for this victim's crime",
         max_length=40,
+        validators=[CRIME_REFERENCE],
         error_messages={"required": "Enter the crime reference number for this victim's crime"},
     )
     match = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -174,6 +175,7 @@ class LinkOffenceForm(GovukForm):
         label="Or record it now: crime reference number",
         max_length=40,
         required=False,
+        validators=[CRIME_REFERENCE],
     )
 
     def __init__(self, *args: Any, disclosure: Any, **kwargs: Any) -> None:

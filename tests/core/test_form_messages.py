@@ -45,3 +45,27 @@ def test_messages_read_as_sentences(db, people, form, data, field, message):
     bound = form(data, **kwargs)
     assert not bound.is_valid()
     assert bound.errors[field] == [message]
+
+
+@pytest.mark.parametrize(
+    ("reference", "valid"),
+    [
+        ("GMP/26/700/900", True),
+        ("MPS-2026-001 A", True),
+        ("CR.1", True),
+        ("!!!<>", False),
+        ("GMP/26/<script>", False),
+        ("/26/1", False),
+    ],
+)
+def test_a_crime_reference_is_letters_and_digits_with_separators(db, reference, valid):
+    from investigations.forms import CrimeDecisionForm
+
+    bound = CrimeDecisionForm({"crime_reference": reference})
+    bound.is_valid()
+    errors = bound.errors.get("crime_reference", [])
+    assert (errors == []) is valid, errors
+    if not valid:
+        assert errors == [
+            "Crime reference number must contain only letters, numbers, spaces and / - ."
+        ]
