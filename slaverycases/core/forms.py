@@ -77,7 +77,9 @@ class GovukDateField(forms.Field):
         missing = [n for n, p in zip(names, parts, strict=False) if not p and n != "time"]
         if missing:
             raise ValidationError(
-                f"{self._name} must include a {' and '.join(missing)}", code="incomplete"
+                f"{self._name} must include a {' and '.join(missing)}",
+                code="incomplete",
+                params={"part": missing[0]},  # the box the error summary links to
             )
         try:
             day, month, year = (int(p) for p in parts[:3])
@@ -95,6 +97,7 @@ class GovukDateField(forms.Field):
                 raise ValidationError(
                     f"{self._name} must have a real time in 24-hour format, like 14:30",
                     code="invalid_time",
+                    params={"part": "time"},
                 )
             the_time = time(int(match[1]), int(match[2]))
         return timezone.make_aware(datetime.combine(the_date, the_time))

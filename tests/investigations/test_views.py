@@ -1700,3 +1700,29 @@ def test_a_closed_cases_forms_say_so_when_opened(client, officer, supervisor):
     client.force_login(supervisor)
     assert client.get(case_url(inv, "reopen/")).status_code == 200
     assert client.get(case_url(inv, "share/")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("parts", "href"),
+    [
+        ({"reported_at_time": "25:61"}, "#id_reported_at_time"),
+        ({"reported_at_month": ""}, "#id_reported_at_month"),
+        ({"reported_at_day": "31", "reported_at_month": "2"}, "#id_reported_at_day"),
+    ],
+    ids=["time", "month", "day"],
+)
+def test_a_date_error_links_to_the_box_at_fault(client, officer, parts, href):
+    client.force_login(officer)
+    data = {
+        "title": "Car wash",
+        "summary": "Men sleeping on site.",
+        "source": "public",
+        "exploitation_types": ["labour"],
+        **date_post("reported_at", timezone.now() - timedelta(days=3)),
+        **parts,
+    }
+    response = client.post("/investigations/new/", data)
+    assert response.status_code == 400
+    summary = response.content.decode()
+    summary = summary[summary.index("govuk-error-summary") :]
+    assert f'<a href="{href}">' in summary

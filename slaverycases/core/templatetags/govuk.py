@@ -42,10 +42,13 @@ def field_kind(field: BoundField) -> str:
     return "input"
 
 
-def first_input_id(field: BoundField) -> str:
+def first_input_id(field: BoundField, error: Any = None) -> str:
+    """The input an error links to: the first box of a date, or the box at fault (the month
+    when only the month is missing, the time when the time is not a real one)."""
     kind = field_kind(field)
     if kind == "date":
-        return f"{field.auto_id}_day"
+        part = (getattr(error, "params", None) or {}).get("part", "day")
+        return f"{field.auto_id}_{part}"
     if kind in ("radios", "checkboxes"):
         return f"{field.auto_id}_0"
     return field.auto_id
@@ -143,12 +146,14 @@ def govuk_error_summary(*forms_: Any) -> SafeString:
             items.append({"href": "#main-content", "text": str(error)})
         # In the order the fields are on the page (GOV.UK), not the order they failed in: an
         # error added by clean() for an earlier field would otherwise come after later ones.
+        errors = form.errors.as_data()
         for name in form.fields:
-            if name not in form.errors:
+            if name not in errors:
                 continue
             bound = form[name]
-            for error in form.errors[name]:
-                items.append({"href": f"#{first_input_id(bound)}", "text": str(error)})
+            for error in errors[name]:
+                for text in error:  # a ValidationError's messages, its params filled in
+                    items.append({"href": f"#{first_input_id(bound, error)}", "text": text})
     if not items:
         return SafeString("")
     return render_to_string("components/error_summary.html", {"items": items})
