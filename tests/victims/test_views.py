@@ -685,6 +685,9 @@ def test_bad_rows_are_refused(client, case, officer, rows, error):
     assert error in html
     assert 'value="Mihai Popa"' in html  # what was typed is kept
     assert counts() == before
+    if error.startswith("Enter"):  # a row's error in the summary says which row
+        summary = html[html.index("govuk-error-summary") : html.index('id="count"')]
+        assert f"Person 2: {error}" in summary
 
 
 def test_a_crime_reference_already_used_in_the_force_refuses_the_batch(

@@ -127,23 +127,28 @@ def govuk_field(field: BoundField, **options: Any) -> SafeString:
 
 
 @register.simple_tag
-def govuk_error_summary(*forms_: Any) -> SafeString:
+def govuk_error_summary(*forms_: Any, row_label: str = "") -> SafeString:
+    """The GOV.UK error summary of the forms (and formsets) given. With `row_label` ("Person"),
+    each error of a formset's rows says which row it is in ("Person 2: Enter full name")."""
     items: list[dict[str, str]] = []
-    flat: list[forms.BaseForm] = []
+    flat: list[tuple[forms.BaseForm, str]] = []
     for form in forms_:
         if isinstance(form, forms.BaseFormSet):
             if form.is_bound:
                 items.extend(
                     {"href": "#main-content", "text": str(e)} for e in form.non_form_errors()
                 )
-            flat.extend(form.forms)
+            flat.extend(
+                (row, f"{row_label} {i}: " if row_label else "")
+                for i, row in enumerate(form.forms, 1)
+            )
         else:
-            flat.append(form)
-    for form in flat:
+            flat.append((form, ""))
+    for form, prefix in flat:
         if form is None or not form.is_bound:
             continue
         for error in form.non_field_errors():
-            items.append({"href": "#main-content", "text": str(error)})
+            items.append({"href": "#main-content", "text": prefix + str(error)})
         # In the order the fields are on the page (GOV.UK), not the order they failed in: an
         # error added by clean() for an earlier field would otherwise come after later ones.
         errors = form.errors.as_data()
@@ -153,7 +158,8 @@ def govuk_error_summary(*forms_: Any) -> SafeString:
             bound = form[name]
             for error in errors[name]:
                 for text in error:  # a ValidationError's messages, its params filled in
-                    items.append({"href": f"#{first_input_id(bound, error)}", "text": text})
+                    href = f"#{first_input_id(bound, error)}"
+                    items.append({"href": href, "text": prefix + text})
     if not items:
         return SafeString("")
     return render_to_string("components/error_summary.html", {"items": items})
