@@ -266,6 +266,14 @@ def duty_to_notify_submit(
             "Children are referred to the NRM without consent: make an NRM referral instead."
         )
     _not_future(submitted_on, "Date submitted")
+    referred = (
+        NrmReferral.objects.filter(victim=victim).order_by("submitted_on").only("submitted_on")
+    ).first()
+    if referred is not None:
+        raise DomainError(
+            f"{victim.name} was referred to the NRM on {referred.submitted_on:%-d %b %Y} with "
+            "their consent: an MS1 is for an adult who declines the NRM."
+        )
     has_identifiers = bool(
         identified_name.strip() or identified_date_of_birth or identified_address.strip()
     )

@@ -175,6 +175,35 @@ def test_ms1_holds_no_identifier_without_consent(case_with_victims, officer):
         DutyToNotify.objects.filter(pk=ms1.pk).update(identified_name="Ana Adult")
 
 
+def test_no_ms1_for_an_adult_already_referred_with_consent(client, case_with_victims, officer):
+    """An MS1 records an adult who declines the NRM: one already referred with their consent
+    has not declined it. The victim page no longer offers it."""
+    inv, (adult, _, _) = case_with_victims
+    client.force_login(officer)
+    assert (
+        f"/referrals/victims/{adult.pk}/ms1/new/"
+        in client.get(f"/victims/{adult.pk}/").content.decode()
+    )
+    referral = _submit(adult, inv, officer)
+    with pytest.raises(DomainError, match=r"was referred to the NRM on .* with their consent"):
+        actions.duty_to_notify_submit(
+            adult,
+            investigation=inv,
+            actor=officer,
+            submitted_on=timezone.localdate(),
+            gender="female",
+            age_band="25-34",
+            nationality="Romanian",
+            exploitation_types=["labour"],
+            where_exploited="Oldham",
+            consent_to_be_identified=False,
+        )
+    assert not DutyToNotify.objects.exists()
+    assert referral.pk
+    page = client.get(f"/victims/{adult.pk}/").content.decode()
+    assert f"/referrals/victims/{adult.pk}/ms1/new/" not in page
+
+
 def test_ms1_form_refuses_identifiers_without_consent(client, case_with_victims, officer):
     inv, (adult, _, _) = case_with_victims
     client.force_login(officer)
