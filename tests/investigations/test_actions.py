@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -513,44 +515,34 @@ def test_a_crime_decision_with_a_crime_reference_used_in_the_force_is_refused(of
     assert Offence.objects.filter(crime_reference=used).count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks: PostgreSQL")
-@pytest.mark.django_db(transaction=True)
-def test_two_cases_recording_one_crime_reference_at_once_are_checked_in_turn(people):
-    """Two officers record the same crime reference on two cases of the force at the same
-    moment: the second waits for the first's transaction (seen waiting in pg_stat_activity)
-    and is then refused, instead of both being saved."""
+def one_behind_the_other(
+    first: Callable[[], Any], second: Callable[[], Any]
+) -> tuple[list[Any], list[BaseException]]:
+    """Run `first` in a transaction kept open until `second`, started meanwhile in another
+    connection, is seen waiting on a lock (pg_stat_activity); then commit the first and let the
+    second go on. Returns what they returned (the first's, then the second's) and raised."""
     from tests.flags.test_worker_killed import backends
 
-    officer, supervisor = people["officer.gmp"], people["supervisor.gmp"]
-    first, second = (
-        factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
-        for _ in range(2)
-    )
-    first_written, commit_first = threading.Event(), threading.Event()
+    first_done, commit_first = threading.Event(), threading.Event()
+    results: list[Any] = []
     errors: list[BaseException] = []
 
-    def record(case: Investigation, hold: bool) -> None:
+    def run(work: Callable[[], Any], hold: bool) -> None:
         try:
             with transaction.atomic():
-                actions.offence_record(
-                    case,
-                    actor=officer,
-                    crime_reference="GMP/26/RACE1",
-                    offence_type="msa_s1",
-                    recorded_at=timezone.now(),
-                )
+                results.append(work())
                 if hold:
-                    first_written.set()
+                    first_done.set()
                     assert commit_first.wait(60)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
             errors.append(exc)
         finally:
             connection.close()
 
-    holder = threading.Thread(target=record, args=(first, True))
+    holder = threading.Thread(target=run, args=(first, True))
     holder.start()
-    assert first_written.wait(60), errors
-    racer = threading.Thread(target=record, args=(second, False))
+    assert first_done.wait(60), errors
+    racer = threading.Thread(target=run, args=(second, False))
     racer.start()
     deadline = time.monotonic() + 60
     try:
@@ -561,6 +553,31 @@ def test_two_cases_recording_one_crime_reference_at_once_are_checked_in_turn(peo
         commit_first.set()
         holder.join()
         racer.join()
+    return results, errors
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_cases_recording_one_crime_reference_at_once_are_checked_in_turn(people):
+    """Two officers record the same crime reference on two cases of the force at the same
+    moment: the second waits for the first's transaction (seen waiting in pg_stat_activity)
+    and is then refused, instead of both being saved."""
+    officer, supervisor = people["officer.gmp"], people["supervisor.gmp"]
+    first, second = (
+        factories.investigation(officer, stage="under_investigation", supervisor=supervisor)
+        for _ in range(2)
+    )
+
+    def record(case: Investigation) -> Callable[[], Any]:
+        return lambda: actions.offence_record(
+            case,
+            actor=officer,
+            crime_reference="GMP/26/RACE1",
+            offence_type="msa_s1",
+            recorded_at=timezone.now(),
+        )
+
+    _, errors = one_behind_the_other(record(first), record(second))
     (refused,) = errors
     assert isinstance(refused, DomainError)
     assert "GMP/26/RACE1 is already used in this force" in str(refused)
@@ -575,8 +592,6 @@ def test_the_same_report_sent_twice_at_once_is_logged_once(people):
     the report it logged."""
     import uuid
 
-    from tests.flags.test_worker_killed import backends
-
     officer = people["officer.gmp"]
     token = uuid.uuid4()
     report = {
@@ -586,36 +601,11 @@ def test_the_same_report_sent_twice_at_once_is_logged_once(people):
         "exploitation_types": ["labour"],
         "reported_at": timezone.now() - timedelta(hours=1),
     }
-    first_written, commit_first = threading.Event(), threading.Event()
-    results: list[tuple[Investigation, bool]] = []
-    errors: list[BaseException] = []
 
-    def submit(hold: bool) -> None:
-        try:
-            with transaction.atomic():
-                results.append(actions.intake_submit(token, actor=officer, **report))
-                if hold:
-                    first_written.set()
-                    assert commit_first.wait(60)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def submit() -> tuple[Investigation, bool]:
+        return actions.intake_submit(token, actor=officer, **report)
 
-    holder = threading.Thread(target=submit, args=(True,))
-    holder.start()
-    assert first_written.wait(60), errors
-    racer = threading.Thread(target=submit, args=(False,))
-    racer.start()
-    deadline = time.monotonic() + 60
-    try:
-        while not any(b["wait_type"] == "Lock" and b["blocked_by"] for b in backends()):
-            assert racer.is_alive(), f"the second was not held back: {errors}"
-            assert time.monotonic() < deadline, "the second did not wait for the first"
-    finally:
-        commit_first.set()
-        holder.join()
-        racer.join()
+    results, errors = one_behind_the_other(submit, submit)
     assert not errors, errors
     (logged, first), (found, second) = results
     assert (first, second) == (True, False)
